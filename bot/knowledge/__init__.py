@@ -1,0 +1,1 @@
+"""Domain knowledge: categories, agency directory, regions and routing. Never imports rasa."""

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start the whole assistant on embedded defaults and stop every part on Ctrl-C.
+# Usage: scripts/run.sh [RASA_PORT] [ACTION_PORT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rasa_port=${1:-5005}
+action_port=${2:-5055}
+bin=.venv/bin
+
+if ! ls models/*.tar.gz >/dev/null 2>&1; then
+  echo "No trained model in models/: run 'make setup' (or 'make train') first." >&2
+  exit 1
+fi
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo "Stopping..."
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+"$bin/rasa" run actions --port "$action_port" --actions actions &
+pids+=($!)
+"$bin/rasa" run --enable-api --port "$rasa_port" --credentials credentials.yml \
+  --endpoints endpoints.yml --cors "*" &
+pids+=($!)
+
+echo "Rasa server: http://127.0.0.1:$rasa_port  (REST: POST /webhooks/rest/webhook)"
+echo "Action server: http://127.0.0.1:$action_port"
+# Exit (and stop the rest) as soon as any part dies.
+wait -n

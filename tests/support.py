@@ -1,0 +1,35 @@
+"""Helpers shared by tests: paths and training-data readers."""
+
+import re
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NLU_DIR = ROOT / "data" / "nlu"
+HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.jsonl"
+
+_ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
+_ANNOTATION_TYPE = re.compile(r"\[[^\]]+\](?:\(([^)]+)\)|\{\"entity\": \"([^\"]+)\"[^}]*\})")
+
+
+def plain_text(example: str) -> str:
+    """An annotated example as the user typed it."""
+    return _ANNOTATION.sub(r"\1", example)
+
+
+def entity_template(example: str) -> str:
+    """An example with every annotated value replaced by its entity type."""
+    return _ANNOTATION_TYPE.sub(lambda m: "<" + (m.group(1) or m.group(2)) + ">", example)
+
+
+def load_intent_examples():
+    """{intent: [raw example lines]} across data/nlu/*.yml."""
+    examples = {}
+    for path in sorted(NLU_DIR.glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
+            if "intent" not in block:
+                continue
+            lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
+            examples.setdefault(block["intent"], []).extend(lines)
+    return examples
