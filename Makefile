@@ -39,6 +39,7 @@ lint: install
 	$(BIN)/ruff check .
 
 validate: install
+	$(PY) -m bot.knowledge.directory
 	$(RASA) data validate --fail-on-warnings
 
 pytest: install train

@@ -23,8 +23,8 @@ trap stop INT TERM EXIT
 
 "$bin/rasa" run actions --port "$action_port" --actions actions &
 pids+=($!)
-"$bin/rasa" run --enable-api --port "$rasa_port" --credentials credentials.yml \
-  --endpoints endpoints.yml --cors "*" &
+# No --enable-api: the HTTP API would let anyone rewrite conversations.
+"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml &
 pids+=($!)
 
 echo "Rasa server: http://127.0.0.1:$rasa_port  (REST: POST /webhooks/rest/webhook)"

@@ -67,3 +67,11 @@ def test_holdout_shares_no_12_character_span_with_training_data(intent_examples)
         if any(r["text"][i : i + SHARED_SPAN] in spans for i in range(len(r["text"]) - SHARED_SPAN + 1))
     ]
     assert not leaks, f"holdout lines overlapping training data: {leaks[:5]}"
+
+
+def test_every_place_name_is_in_the_jieba_dictionary():
+    # jieba must keep place names whole, or region annotations and features misalign.
+    words = {line.split()[0] for line in (ROOT / "data/jieba/userdict.txt").read_text(encoding="utf-8").splitlines()}
+    regions = yaml.safe_load((ROOT / "data/regions/regions.yml").read_text(encoding="utf-8"))["regions"]
+    missing = [n for r in regions for n in (r["name"], *r.get("aliases", [])) if n not in words]
+    assert not missing, missing

@@ -1,0 +1,101 @@
+"""End to end: the Rasa server and the action server as `make run` starts them, over HTTP."""
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 180
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, processes) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not come up in {STARTUP_SECONDS}s")
+
+
+@pytest.fixture(scope="module")
+def rest_url(tmp_path_factory):
+    rasa_port, action_port = _free_port(), _free_port()
+    endpoints = tmp_path_factory.mktemp("e2e") / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    log = open(tmp_path_factory.mktemp("logs") / "servers.log", "w")
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--port", str(rasa_port), "--model", "models",
+             "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        ),
+    ]
+    try:
+        _wait_until_up(f"http://127.0.0.1:{action_port}/health", processes)
+        _wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes)
+        yield f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        log.close()
+
+
+def _say(url: str, sender: str, text: str):
+    response = requests.post(url, json={"sender": sender, "message": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return [m.get("text", "") for m in response.json()]
+
+
+def test_problem_with_place_gets_category_local_agency_and_options(rest_url):
+    [reply] = _say(rest_url, "e2e-1", "在游仙区的夜市买到高仿的耐克鞋，鞋标都是歪的")
+    assert "假冒商品" in reply
+    assert "游仙区市场监督管理局" in reply
+    assert "12315" in reply
+
+
+def test_problem_then_place_when_asked(rest_url):
+    [question] = _say(rest_url, "e2e-2", "有人照着我的实用新型专利做了一样的产品在卖")
+    assert "哪个市或区县" in question
+    [reply] = _say(rest_url, "e2e-2", "在德阳")
+    assert "专利" in reply and "德阳市市场监督管理局" in reply
+    assert "行政裁决" in reply
+
+
+def test_not_ip_points_to_the_right_hotline(rest_url):
+    [reply] = _say(rest_url, "e2e-3", "公司拖欠了我三个月工资不发")
+    assert "12333" in reply
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😡😡😡", "我在淘宝买到假货了" * 1200, "hello, can you help me?", "买到\x00假\x1b货\u200b了"],
+    ids=["empty", "spaces", "emoji", "10k", "english", "control"],
+)
+def test_awkward_input_gets_a_sensible_reply(rest_url, text):
+    replies = _say(rest_url, f"e2e-awkward-{len(text)}", text)
+    assert replies and all(replies)
+    assert not any("Traceback" in r or "Error" in r for r in replies)
