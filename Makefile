@@ -25,7 +25,7 @@ setup: install train
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.in requirements.lock pyproject.toml
-	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	@test -x $(PY) || { py="$$(scripts/find-python.sh)" && "$$py" -m venv $(VENV); }
 	$(PY) -m pip install --quiet --upgrade "pip==24.0"
 	$(PY) -m pip install --quiet -r requirements.in -c requirements.lock
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .

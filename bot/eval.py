@@ -44,13 +44,11 @@ def evaluate_nlu(data_path: str, parser, show_errors: bool = False) -> dict:
     return classification_report(pairs, CATEGORY_CODES)
 
 
-def evaluate_routes(data_path: str, models_dir: str) -> Iterator[dict]:
-    from bot.knowledge.routing import load_router
-    from bot.nlu.model import NluParser
+def evaluate_routes(data_path: str, parser) -> Iterator[dict]:
+    from bot.knowledge.routing import get_router
 
     records = list(read_records(data_path, required=("text", "region")))
-    router = load_router()
-    parser = NluParser.latest(models_dir)
+    router = get_router()
     counts: Counter = Counter()
     for record in records:
         parse_data = parser.parse(record["text"])

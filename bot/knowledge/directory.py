@@ -34,6 +34,8 @@ MATTERS = (
 )
 # Most local first: a search walks up this order.
 _LEVEL_RANK = {"district": 0, "city": 1, "province": 2, "national": 3}
+# A seed may only plan a body; planned ones stay in the data but are never recommended.
+STATUSES = ("active", "planned")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _REGION_CODE = re.compile(r"^\d{6}$")
 
@@ -55,6 +57,7 @@ class _AgencySchema(BaseModel, extra=Extra.forbid):
     phone: Optional[str] = None
     address: Optional[str] = None
     website: Optional[str] = None
+    status: str = "active"
 
     @validator("id")
     def _id_shape(cls, value):
@@ -65,6 +68,10 @@ class _AgencySchema(BaseModel, extra=Extra.forbid):
     @validator("kind")
     def _known_kind(cls, value):
         return _one_of(value, KINDS)
+
+    @validator("status")
+    def _known_status(cls, value):
+        return _one_of(value, STATUSES)
 
     @validator("level")
     def _known_level(cls, value):
@@ -111,6 +118,7 @@ class Agency:
     phone: Optional[str] = None
     address: Optional[str] = None
     website: Optional[str] = None
+    status: str = "active"
 
     def summary(self) -> Dict[str, str]:
         return {
@@ -146,7 +154,10 @@ class Directory:
             matches = [
                 a
                 for a in self.agencies.values()
-                if a.region_code == region_code_step and a.kind == kind and category in a.categories
+                if a.region_code == region_code_step
+                and a.kind == kind
+                and category in a.categories
+                and a.status == "active"
             ]
             if matches:
                 return matches

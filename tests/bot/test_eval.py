@@ -70,3 +70,19 @@ def test_bad_input_files_get_a_clear_error(tmp_path, nlu_parser, content, messag
 def test_missing_file_exits_2_without_loading_a_model(tmp_path, capsys):
     assert main(["nlu", "--data", str(tmp_path / "nope.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_route_eval_on_the_seed_region_cases(nlu_parser):
+    """The checked-in route cases get the expected category, agency kind and level."""
+    from support import ROOT
+
+    path = ROOT / "tests" / "data" / "route_cases.jsonl"
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = list(evaluate_routes(str(path), nlu_parser))[:-1]
+    misses = [
+        (case["text"], line["category"], line["agencies"][:1])
+        for case, line in zip(cases, lines)
+        if line["category"] != case["expect_category"]
+        or (line["agencies"][0]["kind"], line["agencies"][0]["level"]) != (case["expect_kind"], case["expect_level"])
+    ]
+    assert not misses, misses

@@ -65,28 +65,33 @@ def rest_url(tmp_path_factory):
 
 
 def _say(url: str, sender: str, text: str):
+    """The bot's messages for one user message (the REST channel splits a reply at blank lines)."""
     response = requests.post(url, json={"sender": sender, "message": text}, timeout=60)
     assert response.status_code == 200, response.text
     return [m.get("text", "") for m in response.json()]
 
 
+def _reply(url: str, sender: str, text: str) -> str:
+    return "\n".join(_say(url, sender, text))
+
+
 def test_problem_with_place_gets_category_local_agency_and_options(rest_url):
-    [reply] = _say(rest_url, "e2e-1", "在游仙区的夜市买到高仿的耐克鞋，鞋标都是歪的")
+    reply = _reply(rest_url, "e2e-1", "在游仙区的夜市买到高仿的耐克鞋，鞋标都是歪的")
     assert "假冒商品" in reply
     assert "游仙区市场监督管理局" in reply
     assert "12315" in reply
 
 
 def test_problem_then_place_when_asked(rest_url):
-    [question] = _say(rest_url, "e2e-2", "有人照着我的实用新型专利做了一样的产品在卖")
+    question = _reply(rest_url, "e2e-2", "有人照着我的实用新型专利做了一样的产品在卖")
     assert "哪个市或区县" in question
-    [reply] = _say(rest_url, "e2e-2", "在德阳")
+    reply = _reply(rest_url, "e2e-2", "在德阳")
     assert "专利" in reply and "德阳市市场监督管理局" in reply
     assert "行政裁决" in reply
 
 
 def test_not_ip_points_to_the_right_hotline(rest_url):
-    [reply] = _say(rest_url, "e2e-3", "公司拖欠了我三个月工资不发")
+    reply = _reply(rest_url, "e2e-3", "公司拖欠了我三个月工资不发")
     assert "12333" in reply
 
 

@@ -74,3 +74,12 @@ def test_check_command_exits_non_zero_on_a_bad_file(tmp_path, capsys):
     assert main([str(tmp_path)]) == 1
     assert "bad.yml" in capsys.readouterr().err
     assert main([]) == 0
+
+
+def test_planned_bodies_are_never_recommended():
+    directory = load_directory()
+    planned = [a for a in directory.agencies.values() if a.status == "planned"]
+    assert planned
+    for agency in planned:
+        for category in agency.categories:
+            assert agency not in directory.find(agency.kind, category, agency.region_code)
