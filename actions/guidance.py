@@ -11,6 +11,7 @@ from bot.knowledge.categories import category_for_intent
 from bot.knowledge.presentation import present_route
 from bot.knowledge.regions import NATIONAL_CODE
 from bot.knowledge.routing import RouteRequest, get_router
+from bot.text import normalize
 
 MAX_REGION_ATTEMPTS = 2
 
@@ -27,7 +28,8 @@ class ActionNoteProblem(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message
-        text = message.get("text") or ""
+        # The NLU saw the normalised text; its entity offsets refer to that.
+        text = normalize(message.get("text") or "")
         events: List[EventType] = [
             SlotSet("category", category_for_intent(_latest_intent(tracker))),
             SlotSet("problem_text", text),

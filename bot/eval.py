@@ -10,7 +10,9 @@ intent that is not a problem intent counts as ``intent:<name>`` (always wrong).
 route prints one JSON line per input, {"category", "agencies", "channels"}:
 the category from the trained NLU (null when the text is not a problem
 description), agencies and channels from the routing engine for the given
-region (a name such as 游仙区 or a GB/T 2260 code), then a summary line.
+region (a name such as 游仙区 or a GB/T 2260 code), then a summary line. Input
+lines may carry expect_category / expect_kind / expect_level for the first
+agency; the summary then counts how many met them (expected_met of expected_checked).
 """
 
 import argparse
@@ -57,8 +59,21 @@ def evaluate_routes(data_path: str, parser) -> Iterator[dict]:
         counts["unresolved_region"] += line.pop("_region_unresolved")
         counts["no_agency"] += not line["agencies"]
         counts[f"category:{line['category']}"] += 1
+        if "expect_kind" in record:
+            counts["expected_checked"] += 1
+            counts["expected_met"] += _meets_expectation(record, line)
         yield line
     yield {"summary": dict(sorted(counts.items()))}
+
+
+def _meets_expectation(record: dict, line: dict) -> bool:
+    """Optional fields expect_category / expect_kind / expect_level describe the first agency."""
+    first = line["agencies"][0] if line["agencies"] else {}
+    return (
+        line["category"] == record.get("expect_category", line["category"])
+        and first.get("kind") == record["expect_kind"]
+        and first.get("level") == record.get("expect_level", first.get("level"))
+    )
 
 
 def route_line(router, record: dict, parse_data: dict) -> dict:
