@@ -11,14 +11,16 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONWARNINGS := ignore::DeprecationWarning
 RASA_PORT   ?= 5005
 ACTION_PORT ?= 5055
+CALLBACK_PORT ?= 5056
 
 .PHONY: help setup install train test lint validate pytest stories run lock eval bench clean
 
 help:
 	@echo "make setup   create .venv (Python 3.10), install pinned dependencies, train the model"
 	@echo "make test    lint, validate data, train if changed, pytest, conversation tests"
-	@echo "make run     start the action server and the Rasa server (REST channel); Ctrl-C stops both"
-	@echo "make eval    NLU accuracy on the held-out set     make bench   NLU speed benchmark"
+	@echo "make run     start the action server, the Rasa server (REST channel), the delivery dispatcher"
+	@echo "             and the agency callback endpoint; Ctrl-C stops them all"
+	@echo "make eval    NLU accuracy on the held-out set     make bench   NLU and delivery benchmarks"
 
 setup: install train
 
@@ -51,13 +53,14 @@ stories: install train
 test: lint validate train pytest stories
 
 run: install
-	@scripts/run.sh $(RASA_PORT) $(ACTION_PORT)
+	@scripts/run.sh $(RASA_PORT) $(ACTION_PORT) $(CALLBACK_PORT)
 
 eval: install
 	$(PY) -m bot.eval nlu --data tests/data/nlu_holdout.jsonl
 
 bench: install
 	$(PY) -m bot.bench nlu
+	$(PY) -m bot.bench dispatch
 
 # Refresh requirements.lock after changing requirements.in.
 lock: install

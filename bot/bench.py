@@ -1,6 +1,7 @@
 """Benchmark commands (figures for the README, not pass/fail tests).
 
     python -m bot.bench nlu [--data FILE] [--rounds N]
+    python -m bot.bench dispatch [--db URL]   (see bot/intake/bench.py)
 
 nlu: loads the newest model (timed), parses every text of FILE one at a time
 for N rounds after a warm-up, and prints one JSON object with parse latency
@@ -14,6 +15,7 @@ import sys
 import time
 from typing import List, Optional
 
+from bot.intake import bench as dispatch_bench
 from bot.jsonl import InputFileError, read_records
 from bot.metrics import percentile
 
@@ -56,7 +58,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     nlu.add_argument("--data", default="tests/data/nlu_holdout.jsonl", help="JSON Lines with a text field")
     nlu.add_argument("--models", default="models")
     nlu.add_argument("--rounds", type=int, default=3, help="passes over the data (default 3)")
+    dispatch = sub.add_parser("dispatch", help="complaints per second to a loopback agency, delivery latency")
+    dispatch_bench.add_arguments(dispatch)
     args = parser.parse_args(argv)
+    if args.command == "dispatch":
+        return dispatch_bench.main_dispatch(args)
     try:
         result = bench_nlu(args.data, args.models, max(1, args.rounds))
     except (InputFileError, RuntimeError) as exc:

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Start the whole assistant on embedded defaults and stop every part on Ctrl-C.
-# Usage: scripts/run.sh [RASA_PORT] [ACTION_PORT]
+# Usage: scripts/run.sh [RASA_PORT] [ACTION_PORT] [CALLBACK_PORT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rasa_port=${1:-5005}
 action_port=${2:-5055}
+callback_port=${3:-5056}
 bin=.venv/bin
 
 if ! ls models/*.tar.gz >/dev/null 2>&1; then
@@ -26,8 +27,14 @@ pids+=($!)
 # No --enable-api: the HTTP API would let anyone rewrite conversations.
 "$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml &
 pids+=($!)
+# Complaint delivery (docs/intake.md): the outbox dispatcher and the agencies' status callback endpoint.
+"$bin/python" -m bot dispatch --poll-interval 1 &
+pids+=($!)
+"$bin/python" -m bot callbacks serve --port "$callback_port" &
+pids+=($!)
 
 echo "Rasa server: http://127.0.0.1:$rasa_port  (REST: POST /webhooks/rest/webhook)"
 echo "Action server: http://127.0.0.1:$action_port"
+echo "Agency status callbacks: http://127.0.0.1:$callback_port/agency/callback"
 # Exit (and stop the rest) as soon as any part dies.
 wait -n
