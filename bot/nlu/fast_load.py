@@ -16,12 +16,13 @@ import logging
 import os
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)
 _INSTALLED = {"done": False}
@@ -75,12 +76,8 @@ def _load_eager_build(cls, model_file_name, model_data_example, predict_data_exa
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class FastModelLoading(GraphComponent):
+class FastModelLoading(StatelessComponent):
     """Installs the faster loading when the model is loaded; changes no message."""
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {}
 
     @classmethod
     def create(
@@ -91,10 +88,7 @@ class FastModelLoading(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "FastModelLoading":
         install()
-        return cls()
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         return messages

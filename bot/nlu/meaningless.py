@@ -1,40 +1,24 @@
 """Intent override for messages with no letters or digits (emoji, punctuation, blanks)."""
 
-from typing import Any, Dict, List, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.stateless import StatelessComponent
 from bot.text import has_meaningful_text
 
 FALLBACK_INTENT = "nlu_fallback"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class MeaninglessTextFallback(GraphComponent):
+class MeaninglessTextFallback(StatelessComponent):
     """Turns a message without any letter or digit into ``nlu_fallback``.
 
     A classifier always picks some intent; for "😡😡😡" that guess is noise
     (it came out as ``affirm``), and acting on it would confirm a form.
     """
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "MeaninglessTextFallback":
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

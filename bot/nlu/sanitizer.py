@@ -2,21 +2,18 @@
 
 from typing import Any, Dict, List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.stateless import StatelessComponent
 from bot.text import MAX_CHARS, normalize
 
 
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False
 )
-class TextSanitizer(GraphComponent):
+class TextSanitizer(StatelessComponent):
     """Folds widths, removes control characters and caps length of user messages.
 
     Training examples pass through unchanged: their entity offsets refer to the
@@ -28,20 +25,8 @@ class TextSanitizer(GraphComponent):
         return {"max_chars": MAX_CHARS}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self._max_chars = int(config["max_chars"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "TextSanitizer":
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
