@@ -52,8 +52,9 @@ class ValidateRegionForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if _latest_intent(tracker) == "deny":
             return {"region_code": NATIONAL_CODE}
-        regions = get_router().directory.regions
-        resolution = regions.resolve(str(slot_value or ""), tracker.latest_message.get("entities") or [])
+        router = get_router()
+        entities = tracker.latest_message.get("entities") or []
+        resolution = router.directory.regions.resolve(str(slot_value or ""), entities)
         if resolution.region:
             return {"region_code": resolution.region.code, "region_attempts": 0.0}
         attempts = (tracker.get_slot("region_attempts") or 0.0) + 1
@@ -61,7 +62,7 @@ class ValidateRegionForm(FormValidationAction):
             dispatcher.utter_message(response="utter_region_given_up")
             return {"region_code": NATIONAL_CODE, "region_attempts": 0.0}
         if resolution.ambiguous:
-            names = str(get_router().templates["list_separator"]).join(r.name for r in resolution.candidates)
+            names = str(router.templates["list_separator"]).join(r.name for r in resolution.candidates)
             dispatcher.utter_message(response="utter_region_ambiguous", candidates=names)
         else:
             dispatcher.utter_message(response="utter_region_unknown")
