@@ -7,6 +7,7 @@
     python -m bot dispatch [--once] [--poll-interval S]
     python -m bot callbacks serve [--port P]
     python -m bot callback-requests add|list|done
+    python -m bot ratings list [--limit N] [--json]  python -m bot ratings summary
     python -m bot db upgrade
 """
 
@@ -33,6 +34,7 @@ def register(sub) -> None:
     _register_dispatch(sub)
     _register_callbacks(sub)
     _register_callback_requests(sub)
+    _register_ratings(sub)
     _register_db(sub)
 
 
@@ -123,6 +125,19 @@ def _register_callback_requests(sub) -> None:
     done.add_argument("id", type=int, metavar="ID")
     add_db_argument(done)
     done.set_defaults(handler=cmd_callback_requests_done)
+
+
+def _register_ratings(sub) -> None:
+    group = sub.add_parser("ratings", help="citizens' 1-5 satisfaction ratings of guidance and filings")
+    actions = group.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="newest first")
+    listing.add_argument("--limit", type=int, default=100)
+    add_json_argument(listing)
+    add_db_argument(listing)
+    listing.set_defaults(handler=cmd_ratings_list)
+    summary = actions.add_parser("summary", help="per topic: count, average and count per score (JSON)")
+    add_db_argument(summary)
+    summary.set_defaults(handler=cmd_ratings_summary)
 
 
 def _register_db(sub) -> None:
@@ -328,6 +343,27 @@ def cmd_callback_requests_done(args) -> int:
     with _store(args) as store:
         row = mark_callback_handled(store, args.id)
     print(f"callback request {row.id} handled")
+    return 0
+
+
+def cmd_ratings_list(args) -> int:
+    from bot.intake.ratings import list_ratings
+
+    with _store(args) as store:
+        rows = list_ratings(store, limit=args.limit)
+    if args.json:
+        print_json([row.as_dict() for row in rows])
+    else:
+        print_table(((r.id, r.as_dict()["created_at"], r.channel, r.topic, r.score, r.case_number, r.sender_id)
+                     for r in rows), ("id", "created_at", "channel", "topic", "score", "case_number", "sender_id"))
+    return 0
+
+
+def cmd_ratings_summary(args) -> int:
+    from bot.intake.ratings import rating_summary
+
+    with _store(args) as store:
+        print_json(rating_summary(store))
     return 0
 
 

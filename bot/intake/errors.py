@@ -23,6 +23,18 @@ class Conflict(IntakeError):
     """An operation contradicts what is stored (e.g. a uuid reused for a different complaint)."""
 
 
+class VerificationFailed(IntakeError):
+    """The caller could not prove they filed the case: ``reason`` is "missing" (no last four phone
+    digits given) or "mismatch" (the digits are wrong), so the dialogue can ask or refuse."""
+
+    MISSING = "missing"
+    MISMATCH = "mismatch"
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class ValidationFailed(IntakeError):
     """Input is invalid; ``problems`` names each field ("phone: must be ...")."""
 

@@ -1,5 +1,5 @@
 """The store's tables: complaints, evidence references, deliveries (the outbox), delivery attempts,
-status history and callback requests. Times are stored as naive UTC and read back as aware UTC."""
+status history, callback requests and satisfaction ratings. Times are stored as naive UTC and read back as aware UTC."""
 
 from datetime import datetime
 from typing import Any, Dict, Optional
@@ -34,6 +34,8 @@ Base = declarative_base(metadata=metadata)
 
 DELIVERY_STATES = ("pending", "held", "delivered", "dead")
 REQUEST_KINDS = ("complaint", "tip_off")
+RATING_TOPICS = ("guidance", "filing")
+RATING_SCORES = (1, 2, 3, 4, 5)
 
 
 class UTCDateTime(TypeDecorator):
@@ -287,4 +289,35 @@ class CallbackRequest(Base):
             "created_at": isoformat(self.created_at),
             "handled": self.handled,
             "handled_at": isoformat(self.handled_at),
+        }
+
+
+class Rating(Base):
+    """A citizen's 1-5 satisfaction score for a guidance answer or a filing. No foreign key to the
+    complaint: a rating is feedback about the conversation and outlives any purge of complaints."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        CheckConstraint("topic IN ('guidance', 'filing')", name="topic"),
+        CheckConstraint("score BETWEEN 1 AND 5", name="score"),
+        Index("ix_ratings_created_at", "created_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200))
+    channel = Column(String(20), nullable=False)
+    topic = Column(String(16), nullable=False)
+    score = Column(Integer, nullable=False)
+    case_number = Column(String(24))
+    created_at = Column(UTCDateTime, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "sender_id": self.sender_id,
+            "channel": self.channel,
+            "topic": self.topic,
+            "score": self.score,
+            "case_number": self.case_number,
+            "created_at": isoformat(self.created_at),
         }

@@ -1,9 +1,11 @@
-"""Input validation (pydantic v1): complaints and tip-offs, callback requests, agency status callbacks.
+"""Input validation (pydantic v1): complaints and tip-offs, callback requests, agency status callbacks,
+satisfaction ratings.
 
 Every error names its field: ``phone: must be a mainland mobile ...``.
 """
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import List, Optional
 from uuid import UUID
@@ -11,6 +13,8 @@ from uuid import UUID
 from pydantic import BaseModel, Extra, ValidationError, root_validator, validator
 
 from bot.intake.errors import ValidationFailed
+from bot.intake.identifiers import looks_like_case_number
+from bot.intake.models import RATING_SCORES, RATING_TOPICS
 from bot.intake.statuses import AGENCY_STATUSES
 from bot.intake.timeutil import parse_timestamp
 from bot.knowledge.categories import CATEGORY_CODES
@@ -24,6 +28,7 @@ _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _REGION_CODE = re.compile(r"^\d{6}$")
 _SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,19}$")
 _COUNTRY_PREFIX = re.compile(r"^(\+?86)(?=1[3-9]\d{9}$)")
+_SCORE_DIGIT = re.compile(r"^[0-9]$")
 PHONE_RULE = "must be a mainland mobile (11 digits, 1[3-9]...) or a landline with area code (e.g. 0816-2345678)"
 _PYDANTIC_MESSAGES = {
     "field required": "is required",
@@ -192,6 +197,54 @@ class CallbackRequestIn(_Strict):
         if not value:
             raise ValueError("must not be empty")
         return _text(value, 2000)
+
+    @validator("sender_id")
+    def _sender(cls, value):
+        return _text(value, 200)
+
+
+class RatingIn(_Strict):
+    """A satisfaction rating. The score may arrive as an int (our own code) or as the digit a button
+    payload or a typed reply carries ("5", or a full-width digit); a bool or a float is a caller's bug."""
+
+    sender_id: Optional[str] = None
+    channel: str
+    topic: str
+    score: int
+    case_number: Optional[str] = None
+
+    @validator("score", pre=True)
+    def _score(cls, value):
+        rule = f"must be a whole number from {RATING_SCORES[0]} to {RATING_SCORES[-1]}"
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value).strip()
+            if not _SCORE_DIGIT.match(value):
+                raise ValueError(rule)
+            value = int(value)
+        # bool is a subclass of int: True must not pass as a score of 1.
+        if isinstance(value, bool) or not isinstance(value, int) or value not in RATING_SCORES:
+            raise ValueError(rule)
+        return value
+
+    @validator("topic")
+    def _topic(cls, value):
+        if value not in RATING_TOPICS:
+            raise ValueError(f"must be one of {', '.join(RATING_TOPICS)}")
+        return value
+
+    @validator("channel")
+    def _channel(cls, value):
+        if not _SOURCE.match(value):
+            raise ValueError("must be a short lowercase name such as rasa or wechat")
+        return value
+
+    @validator("case_number")
+    def _case_number(cls, value):
+        if not value:
+            return None
+        if not looks_like_case_number(value):
+            raise ValueError("must be a case number such as IP-20260101-7K3QWX")
+        return value.upper()
 
     @validator("sender_id")
     def _sender(cls, value):
