@@ -22,10 +22,14 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-"$bin/rasa" run actions --port "$action_port" --actions actions &
+# Both servers log through config/logging.yml, which masks phone and ID-card numbers in every line.
+logging_config=config/logging.yml
+
+"$bin/rasa" run actions --port "$action_port" --actions actions --logging-config-file "$logging_config" &
 pids+=($!)
 # No --enable-api: the HTTP API would let anyone rewrite conversations.
-"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml &
+"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml \
+  --logging-config-file "$logging_config" &
 pids+=($!)
 # Complaint delivery (docs/intake.md): the outbox dispatcher and the agencies' status callback endpoint.
 "$bin/python" -m bot dispatch --poll-interval 1 &

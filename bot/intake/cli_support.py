@@ -27,8 +27,12 @@ def add_log_level_argument(parser: argparse.ArgumentParser, default: str = "INFO
 
 
 def configure_logging(level: str) -> None:
+    from bot.privacy.logs import MaskingFilter
+
     logging.basicConfig(level=getattr(logging, level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # complaints carry phone numbers: mask every line
+        handler.addFilter(MaskingFilter())
     for noisy in ("alembic", "sanic.root", "sanic.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
