@@ -1,6 +1,7 @@
 """Evaluation commands.
 
     python -m bot.eval nlu --data FILE     FILE: JSON Lines {"text", "category"}
+    python -m bot.eval intents --data FILE FILE: JSON Lines {"text", "intent"}
     python -m bot.eval route --data FILE   FILE: JSON Lines {"text", "region"}
 
 nlu prints one JSON object: n, accuracy, macro_f1, per_category, confusion.
@@ -44,6 +45,19 @@ def evaluate_nlu(data_path: str, parser, show_errors: bool = False) -> dict:
         if show_errors and predicted != record["category"]:
             print(f"{record['category']} -> {predicted}: {record['text']}", file=sys.stderr)
     return classification_report(pairs, CATEGORY_CODES)
+
+
+def evaluate_intents(data_path: str, parser, show_errors: bool = False) -> dict:
+    """Top-intent accuracy for conversational intents (the filing dialogue's skip, correct, rate ...)."""
+    records = list(read_records(data_path, required=("text", "intent")))
+    labels = sorted({r["intent"] for r in records})
+    pairs = []
+    for record in records:
+        predicted = (parser.parse(record["text"]).get("intent") or {}).get("name") or "none"
+        pairs.append((record["intent"], predicted))
+        if show_errors and predicted != record["intent"]:
+            print(f"{record['intent']} -> {predicted}: {record['text']}", file=sys.stderr)
+    return classification_report(pairs, labels)
 
 
 def evaluate_routes(data_path: str, parser) -> Iterator[dict]:
@@ -109,6 +123,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     nlu.add_argument("--data", required=True, help='JSON Lines file of {"text", "category"}')
     nlu.add_argument("--models", default="models", help="folder of trained models (default: models)")
     nlu.add_argument("--show-errors", action="store_true", help="list misclassified lines on stderr")
+    intents = sub.add_parser("intents", help="intent accuracy of the newest model on a JSONL file")
+    intents.add_argument("--data", required=True, help='JSON Lines file of {"text", "intent"}')
+    intents.add_argument("--models", default="models", help="folder of trained models (default: models)")
+    intents.add_argument("--show-errors", action="store_true", help="list misclassified lines on stderr")
     route = sub.add_parser("route", help="category, agencies and channels for each problem and region")
     route.add_argument("--data", required=True, help='JSON Lines file of {"text", "region"}')
     route.add_argument("--models", default="models", help="folder of trained models (default: models)")
@@ -116,8 +134,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         _check_readable(args.data)
         nlu = _load_parser(args.models)
-        if args.command == "nlu":
-            print(json.dumps(evaluate_nlu(args.data, nlu, args.show_errors), ensure_ascii=False))
+        if args.command in ("nlu", "intents"):
+            evaluate = evaluate_nlu if args.command == "nlu" else evaluate_intents
+            print(json.dumps(evaluate(args.data, nlu, args.show_errors), ensure_ascii=False))
         else:
             for line in evaluate_routes(args.data, nlu):
                 print(json.dumps(line, ensure_ascii=False), flush=True)

@@ -8,6 +8,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 NLU_DIR = ROOT / "data" / "nlu"
 HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.jsonl"
+# Conversational intents of the filing dialogue (skip, correct, rate): `python -m bot.eval intents`.
+FILING_HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout_filing.jsonl"
 
 _ANNOTATION = re.compile(r"\[([^\]]+)\](?:\([^)]+\)|\{[^}]+\})")
 _ANNOTATION_TYPE = re.compile(r"\[[^\]]+\](?:\(([^)]+)\)|\{\"entity\": \"([^\"]+)\"[^}]*\})")

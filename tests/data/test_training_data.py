@@ -2,8 +2,9 @@
 
 import json
 
+import pytest
 import yaml
-from support import HOLDOUT, ROOT, entity_template, plain_text
+from support import FILING_HOLDOUT, HOLDOUT, ROOT, entity_template, plain_text
 
 from bot.knowledge.categories import CATEGORY_CODES, IP_CATEGORY_CODES, intent_for_category
 
@@ -45,8 +46,8 @@ def test_training_intents_are_declared_in_the_domain(intent_examples):
     assert {intent_for_category(code) for code in CATEGORY_CODES} <= declared
 
 
-def _holdout():
-    return [json.loads(line) for line in HOLDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+def _holdout(path=HOLDOUT):
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_holdout_is_large_and_uses_only_category_codes():
@@ -55,7 +56,8 @@ def test_holdout_is_large_and_uses_only_category_codes():
     assert {r["category"] for r in records} == set(CATEGORY_CODES)
 
 
-def test_holdout_shares_no_12_character_span_with_training_data(intent_examples):
+@pytest.mark.parametrize("path", [HOLDOUT, FILING_HOLDOUT], ids=["categories", "filing"])
+def test_holdout_shares_no_12_character_span_with_training_data(intent_examples, path):
     spans = set()
     for lines in intent_examples.values():
         for line in lines:
@@ -63,7 +65,7 @@ def test_holdout_shares_no_12_character_span_with_training_data(intent_examples)
             spans.update(text[i : i + SHARED_SPAN] for i in range(len(text) - SHARED_SPAN + 1))
     leaks = [
         r["text"]
-        for r in _holdout()
+        for r in _holdout(path)
         if any(r["text"][i : i + SHARED_SPAN] in spans for i in range(len(r["text"]) - SHARED_SPAN + 1))
     ]
     assert not leaks, f"holdout lines overlapping training data: {leaks[:5]}"
