@@ -30,6 +30,9 @@ class ActionNoteProblem(Action):
         message = tracker.latest_message
         # The NLU saw the normalised text; its entity offsets refer to that.
         text = normalize(message.get("text") or "")
+        if text.startswith("/"):  # a button ("/problem_patent") stands for the words typed before it
+            return [SlotSet("category", category_for_intent(_latest_intent(tracker))), SlotSet("region_attempts", 0.0),
+                    *_problem_from_earlier_words(tracker)]
         events: List[EventType] = [
             SlotSet("category", category_for_intent(_latest_intent(tracker))),
             SlotSet("problem_text", text),
@@ -41,6 +44,14 @@ class ActionNoteProblem(Action):
         return events
 
 
+def _problem_from_earlier_words(tracker: Tracker) -> List[EventType]:
+    for event in reversed(tracker.events[:-1]):
+        words = normalize(event.get("text") or "") if event.get("event") == "user" else ""
+        if words and not words.startswith("/"):
+            return [SlotSet("problem_text", words)]
+    return []
+
+
 class ValidateRegionForm(FormValidationAction):
     """Resolve the citizen's answer to a region code; after two misses, go on with national channels."""
 
@@ -50,23 +61,31 @@ class ValidateRegionForm(FormValidationAction):
     def validate_region_code(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if _latest_intent(tracker) == "deny":
-            return {"region_code": NATIONAL_CODE}
-        router = get_router()
-        entities = tracker.latest_message.get("entities") or []
-        resolution = router.directory.regions.resolve(str(slot_value or ""), entities)
-        if resolution.region:
-            return {"region_code": resolution.region.code, "region_attempts": 0.0}
-        attempts = (tracker.get_slot("region_attempts") or 0.0) + 1
-        if attempts >= MAX_REGION_ATTEMPTS:
-            dispatcher.utter_message(response="utter_region_given_up")
-            return {"region_code": NATIONAL_CODE, "region_attempts": 0.0}
-        if resolution.ambiguous:
-            names = str(router.templates["list_separator"]).join(r.name for r in resolution.candidates)
-            dispatcher.utter_message(response="utter_region_ambiguous", candidates=names)
-        else:
-            dispatcher.utter_message(response="utter_region_unknown")
-        return {"region_code": None, "region_attempts": attempts}
+        return region_answer(slot_value, dispatcher, tracker)
+
+
+def region_answer(slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+    """The region code for an answer to "where?"; the filing forms ask the same question."""
+    if _latest_intent(tracker) in ("deny", "skip"):  # "不知道" / "跳过": national channels
+        return {"region_code": NATIONAL_CODE}
+    router = get_router()
+    text = str(slot_value or "")
+    if text == NATIONAL_CODE or router.directory.regions.get(text):
+        return {"region_code": text}  # a code set earlier, validated again when a form starts
+    entities = tracker.latest_message.get("entities") or []
+    resolution = router.directory.regions.resolve(text, entities)
+    if resolution.region:
+        return {"region_code": resolution.region.code, "region_attempts": 0.0}
+    attempts = (tracker.get_slot("region_attempts") or 0.0) + 1
+    if attempts >= MAX_REGION_ATTEMPTS:
+        dispatcher.utter_message(response="utter_region_given_up")
+        return {"region_code": NATIONAL_CODE, "region_attempts": 0.0}
+    if resolution.ambiguous:
+        names = str(router.templates["list_separator"]).join(r.name for r in resolution.candidates)
+        dispatcher.utter_message(response="utter_region_ambiguous", candidates=names)
+    else:
+        dispatcher.utter_message(response="utter_region_unknown")
+    return {"region_code": None, "region_attempts": attempts}
 
 
 class ActionExplainProblem(Action):
