@@ -88,6 +88,7 @@ class _FilingAnswers:
             if is_skippable(self.kind, field):
                 return accepted(slot, "", tracker)
             dispatcher.utter_message(response="utter_cannot_skip")
+            return {slot: None}
         checked = check(value)
         if checked is not None:
             return accepted(slot, checked, tracker)
