@@ -57,6 +57,7 @@ run: install
 
 eval: install
 	$(PY) -m bot.eval nlu --data tests/data/nlu_holdout.jsonl
+	$(PY) -m bot.eval intents --data tests/data/nlu_holdout_filing.jsonl
 
 bench: install
 	$(PY) -m bot.bench nlu
