@@ -161,16 +161,22 @@ def history(store: Database, complaint_id: int) -> List[StatusEvent]:
         return list(session.scalars(query))
 
 
-def pending_notifications(store: Database, limit: int = 100) -> List[StatusChange]:
-    """Status changes not yet passed on to the citizen, oldest first (for the WeChat layer to poll)."""
+def pending_notifications(
+    store: Database, limit: int = 100, sources: Optional[Iterable[str]] = None
+) -> List[StatusChange]:
+    """Status changes not yet passed on to the citizen, oldest first (for the WeChat layer to poll);
+    ``sources`` keeps complaints filed through those channels only (others are never announced)."""
+    query = (
+        select(StatusEvent, Complaint)
+        .join(Complaint, Complaint.id == StatusEvent.complaint_id)
+        .where(StatusEvent.notified_at.is_(None))
+        .order_by(StatusEvent.id)
+        .limit(limit)
+    )
+    if sources is not None:
+        query = query.where(Complaint.source.in_(list(sources)))
     with store.reader() as session:
-        rows = session.execute(
-            select(StatusEvent, Complaint)
-            .join(Complaint, Complaint.id == StatusEvent.complaint_id)
-            .where(StatusEvent.notified_at.is_(None))
-            .order_by(StatusEvent.id)
-            .limit(limit)
-        ).all()
+        rows = session.execute(query).all()
         return [_change(complaint, event) for event, complaint in rows]
 
 
