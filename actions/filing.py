@@ -20,6 +20,7 @@ from bot.dialogue.filing import (
     FIELD_SLOTS,
     FILING_SLOTS,
     build_submission,
+    channel_evidence,
     editable_fields,
     is_skippable,
     required_slots,
@@ -41,6 +42,16 @@ SLOT_FIELDS = {slot: field for field, slot in FIELD_SLOTS.items()}
 
 def _kind(tracker: Tracker) -> Optional[str]:
     return tracker.get_slot("filing_kind")
+
+
+def _answers(tracker: Tracker) -> Dict[str, Any]:
+    """The slots, plus the files the channel kept for this user (sent along as message metadata)."""
+    metadata: Dict[str, Any] = {}
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            metadata = event.get("metadata") or {}
+            break
+    return {**tracker.slots, "evidence_media": channel_evidence(metadata)}
 
 
 class ActionStartFiling(Action):
@@ -219,11 +230,12 @@ class ActionReadBack(Action):
             return []
         if kind == "complaint" and tracker.get_slot(CONSENT_SLOT) is False:
             return _reset_filing()  # declined: the form already said what else is possible
-        submission = build_submission(kind, tracker.slots, tracker.sender_id, tracker.get_latest_input_channel())
+        answers_now = _answers(tracker)
+        submission = build_submission(kind, answers_now, tracker.sender_id, tracker.get_latest_input_channel())
         dispatcher.utter_message(
             response="utter_read_back",
             kind_label=get_settings().kinds[kind].label,
-            summary_lines=summary_lines(kind, tracker.slots, _region_name(tracker.get_slot("region_code"))),
+            summary_lines=summary_lines(kind, answers_now, _region_name(tracker.get_slot("region_code"))),
             agency_name=_agency_name(submission.data),
         )
         return [SlotSet(CONFIRM_SLOT, True)]
@@ -258,7 +270,7 @@ class ActionSubmitFiling(Action):
             dispatcher.utter_message(response="utter_nothing_to_confirm")
             return []
         settings = get_settings()
-        submission = build_submission(kind, tracker.slots, tracker.sender_id, tracker.get_latest_input_channel())
+        submission = build_submission(kind, _answers(tracker), tracker.sender_id, tracker.get_latest_input_channel())
         if submission.missing:
             dispatcher.utter_message(response="utter_filing_incomplete", fields=_labels(submission.missing))
             return []

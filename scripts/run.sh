@@ -22,13 +22,18 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# endpoints.yml names the default action server port; point the Rasa server at the one in use.
+mkdir -p var
+endpoints=var/endpoints.run.yml
+sed "s#127.0.0.1:5055/webhook#127.0.0.1:$action_port/webhook#" endpoints.yml > "$endpoints"
+
 # Both servers log through config/logging.yml, which masks phone and ID-card numbers in every line.
 logging_config=config/logging.yml
 
 "$bin/rasa" run actions --port "$action_port" --actions actions --logging-config-file "$logging_config" &
 pids+=($!)
 # No --enable-api: the HTTP API would let anyone rewrite conversations.
-"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints endpoints.yml \
+"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints "$endpoints" \
   --logging-config-file "$logging_config" &
 pids+=($!)
 # Complaint delivery (docs/intake.md): the outbox dispatcher and the agencies' status callback endpoint.

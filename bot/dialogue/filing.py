@@ -24,7 +24,7 @@ ANONYMOUS_SLOT = "anonymous"
 EDIT_SLOT = "edit_field"
 # Everything a new filing starts without (category, problem and region carry over from guidance).
 CONFIRM_SLOT = "awaiting_confirmation"
-FILING_SLOTS = (CONSENT_SLOT, ANONYMOUS_SLOT, EDIT_SLOT, CONFIRM_SLOT, "editing", "form_attempts", "evidence_media",
+FILING_SLOTS = (CONSENT_SLOT, ANONYMOUS_SLOT, EDIT_SLOT, CONFIRM_SLOT, "editing", "form_attempts",
                 *(slot for field, slot in FIELD_SLOTS.items() if field != "region"))
 
 
@@ -97,12 +97,33 @@ def source_name(channel: Optional[str]) -> str:
     return name if name.isidentifier() and name.isascii() and 0 < len(name) <= 20 else "rasa"
 
 
+def channel_evidence(metadata: Mapping[str, Any]) -> List[Dict[str, str]]:
+    """Files the channel kept for this user (WeChat photos and documents), as evidence items;
+    anything malformed is left out rather than failing the filing."""
+    from bot.intake.schemas import EVIDENCE_KINDS, MAX_EVIDENCE
+
+    items = metadata.get("evidence_media") if isinstance(metadata, Mapping) else None
+    if not isinstance(items, list):
+        return []
+    kept = [
+        {"kind": item["kind"], "url_or_media_id": item["url_or_media_id"]}
+        for item in items
+        if isinstance(item, Mapping) and item.get("kind") in EVIDENCE_KINDS
+        and isinstance(item.get("url_or_media_id"), str) and item["url_or_media_id"]
+    ]
+    return kept[-MAX_EVIDENCE:]
+
+
 def summary_lines(kind: str, slots: Mapping[str, Any], region_name: str) -> str:
     """The read-back: one "label: value" line per field."""
     settings = get_settings()
     lines = []
     for field in settings.kinds[kind].fields:
         value = region_name if field == "region" else slots.get(FIELD_SLOTS[field])
+        files = len(slots.get("evidence_media") or [])
+        if field == "evidence" and files:
+            value = settings.labels["evidence_files"].format(
+                evidence=value or settings.labels["not_given"], count=files)
         if field == "phone" and kind == "tip_off" and slots.get(ANONYMOUS_SLOT) is not False:
             value = settings.labels["anonymous"]
         label = settings.fields[field].label

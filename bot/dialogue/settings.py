@@ -85,7 +85,7 @@ class DialogueSettings(_Strict):
     @validator("labels")
     def _labels(cls, value):
         missing = {"not_given", "anonymous", "national", "unknown_agency", "summary_line", "evidence_in_facts",
-                   "note_line", "status_push", "status_push_note"} - set(value)
+                   "note_line", "status_push", "status_push_note", "evidence_files"} - set(value)
         if missing:
             raise ValueError(f"missing labels: {', '.join(sorted(missing))}")
         return value

@@ -182,3 +182,18 @@ def test_the_answer_to_which_field_clears_it():
     tracker = _said("被投诉的店名", _tracker("complaint_read_back.json", editing=True))
     result = ValidateComplaintForm().validate_edit_field("被投诉的店名", CollectingDispatcher(), tracker, {})
     assert result == {"edit_field": None, "editing": False, "respondent": None}
+
+
+def test_files_sent_through_the_channel_are_read_back_and_attached(store):
+    tracker = _tracker("complaint_read_back.json")
+    files = [{"kind": "photo", "url_or_media_id": "MEDIA-1", "received_at": 1763800000},
+             {"kind": "document", "url_or_media_id": "MEDIA-2", "received_at": 1763800001},
+             {"kind": "hologram", "url_or_media_id": "MEDIA-3"}]
+    tracker.events[-1]["metadata"] = {"evidence_media": files}
+    read_back = CollectingDispatcher()
+    ActionReadBack().run(read_back, tracker, {})
+    assert "另附2个文件" in read_back.messages[0]["summary_lines"]
+    filed = CollectingDispatcher()
+    ActionSubmitFiling().run(filed, tracker, {})
+    complaint = find_complaint(store, filed.messages[0]["case_number"])
+    assert [(e.kind, e.url_or_media_id) for e in complaint.evidence] == [("photo", "MEDIA-1"), ("document", "MEDIA-2")]
