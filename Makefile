@@ -13,7 +13,7 @@ RASA_PORT   ?= 5005
 ACTION_PORT ?= 5055
 CALLBACK_PORT ?= 5056
 
-.PHONY: help setup install train test lint validate pytest stories run lock eval bench clean
+.PHONY: help setup install train test lint validate pytest stories run run-fake-wechat lock eval bench clean
 
 help:
 	@echo "make setup   create .venv (Python 3.10), install pinned dependencies, train the model"
@@ -54,6 +54,9 @@ test: lint validate train pytest stories
 
 run: install
 	@scripts/run.sh $(RASA_PORT) $(ACTION_PORT) $(CALLBACK_PORT)
+
+run-fake-wechat: install
+	@IPR_FAKE_WECHAT=1 scripts/run.sh $(RASA_PORT) $(ACTION_PORT) $(CALLBACK_PORT)
 
 eval: install
 	$(PY) -m bot.eval nlu --data tests/data/nlu_holdout.jsonl

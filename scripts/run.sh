@@ -27,6 +27,25 @@ mkdir -p var
 endpoints=var/endpoints.run.yml
 sed "s#127.0.0.1:5055/webhook#127.0.0.1:$action_port/webhook#" endpoints.yml > "$endpoints"
 
+# WeChat (docs/wechat.md). IPR_FAKE_WECHAT=1 points both channels at the local fake WeChat API
+# (bot/wechat/fake_api.py), with demo credentials unless real ones are set, to try them end to end.
+if [ "${IPR_FAKE_WECHAT:-}" = 1 ]; then
+  fake_port=${FAKE_WECHAT_PORT:-5057}
+  export WECHAT_API_BASE="http://127.0.0.1:$fake_port"
+  export WECHAT_TOKEN="${WECHAT_TOKEN:-demo-wechat-token}" WECHAT_APPID="${WECHAT_APPID:-wxdemo0000000000}"
+  export WECHAT_APPSECRET="${WECHAT_APPSECRET:-demo-wechat-app-secret}"
+  export WECHAT_MP_TOKEN="${WECHAT_MP_TOKEN:-$WECHAT_TOKEN}" WECHAT_MP_APPID="${WECHAT_MP_APPID:-$WECHAT_APPID}"
+  export WECHAT_MP_APPSECRET="${WECHAT_MP_APPSECRET:-$WECHAT_APPSECRET}"
+  "$bin/python" -m bot.wechat.fake_api --port "$fake_port" --appid "$WECHAT_APPID" --secret "$WECHAT_APPSECRET" &
+  pids+=($!)
+fi
+# credentials.yml names the WeChat secrets as ${VAR}, and Rasa will not start if one is unset.
+# Unset means "not configured": export it empty and that channel answers 503.
+for var in WECHAT_TOKEN WECHAT_APPID WECHAT_APPSECRET WECHAT_AES_KEY \
+           WECHAT_MP_TOKEN WECHAT_MP_APPID WECHAT_MP_APPSECRET WECHAT_MP_AES_KEY; do
+  export "$var=${!var-}"
+done
+
 # Both servers log through config/logging.yml, which masks phone and ID-card numbers in every line.
 logging_config=config/logging.yml
 
@@ -45,5 +64,7 @@ pids+=($!)
 echo "Rasa server: http://127.0.0.1:$rasa_port  (REST: POST /webhooks/rest/webhook)"
 echo "Action server: http://127.0.0.1:$action_port"
 echo "Agency status callbacks: http://127.0.0.1:$callback_port/agency/callback"
+echo "WeChat: http://127.0.0.1:$rasa_port/webhooks/wechat/webhook (Official Account)," \
+  "http://127.0.0.1:$rasa_port/webhooks/wechat_mp/{webhook,login,chat} (mini-program)"
 # Exit (and stop the rest) as soon as any part dies.
 wait -n

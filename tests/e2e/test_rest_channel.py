@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.channels import CREDENTIAL_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 180
@@ -51,8 +53,10 @@ def rest_url(tmp_path_factory, store_url):
     # Every agency behind one intake gateway (nothing listens: deliveries stay queued for the dispatcher).
     intake = folder / "intake.yml"
     intake.write_text('"*":\n  url: http://127.0.0.1:9/open311/v2\n  secret_env: E2E_INTAKE_SECRET\n')
-    env = dict(os.environ, DATABASE_URL=store_url, INTAKE_CONFIG=str(intake), E2E_INTAKE_SECRET="e2e-secret-of-sixteen-chars",
-               IPR_STAFF_HOURS="1-7 00:00-24:00")
+    # WeChat left unconfigured (empty credentials: its webhooks answer 503), as on a fresh machine.
+    env = {variable: "" for variable in CREDENTIAL_VARIABLES}
+    env.update(os.environ, DATABASE_URL=store_url, INTAKE_CONFIG=str(intake),
+               E2E_INTAKE_SECRET="e2e-secret-of-sixteen-chars", IPR_STAFF_HOURS="1-7 00:00-24:00")
     log = open(tmp_path_factory.mktemp("logs") / "servers.log", "w")
     processes = [
         subprocess.Popen(
@@ -62,7 +66,7 @@ def rest_url(tmp_path_factory, store_url):
         subprocess.Popen(
             [str(BIN / "rasa"), "run", "--port", str(rasa_port), "--model", "models",
              "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
         ),
     ]
     try:
