@@ -28,11 +28,18 @@ def _this_turn(tracker: Tracker):
 
 
 def _topic(tracker: Tracker) -> Optional[str]:
-    events = _this_turn(tracker)
-    if any(e.get("event") == "slot" and e.get("name") == "last_case_number" and e.get("value") for e in events):
+    """"filing" right after a case number was given; "guidance" when a guidance answer came since
+    the last rating question; else nothing to rate."""
+    if any(e.get("event") == "slot" and e.get("name") == "last_case_number" and e.get("value")
+           for e in _this_turn(tracker)):
         return "filing"
-    if any(e.get("event") == "action" and e.get("name") == "action_explain_problem" for e in events):
-        return "guidance"
+    for event in reversed(tracker.events):
+        if event.get("event") != "action":
+            continue
+        if event.get("name") == "action_explain_problem":
+            return "guidance"
+        if event.get("name") in ("action_ask_rating", "action_save_rating"):
+            return None
     return None
 
 

@@ -46,9 +46,11 @@ def _agency_lines(route: Route, templates: Dict[str, object]) -> List[str]:
             continue
         shown.add(agency.id)
         phone = str(templates["phone"]).format(phone=agency.phone) if agency.phone else ""
+        markers = list(templates["agency_markers"])
+        marker = markers[len(lines)] if len(lines) < len(markers) else str(len(lines) + 1)
         lines.append(
             str(templates["agency_line"]).format(
-                index=len(lines) + 1, name=agency.name, phone=phone, reason=recommendation.reason
+                marker=marker, name=agency.name, phone=phone, reason=recommendation.reason
             )
         )
         if len(lines) >= int(templates["max_agencies"]):

@@ -55,3 +55,12 @@ def test_an_unasked_rating_is_not_stored(store):
     ActionSaveRating().run(dispatcher, _tracker("5"), {})
     assert dispatcher.messages[0]["response"] == "utter_rating_not_asked"
     assert list_ratings(store) == []
+
+
+def test_guidance_is_rated_when_the_citizen_thanks_once():
+    events = [{"event": "user", "text": "在夜市买到假鞋"}, {"event": "action", "name": "action_explain_problem"},
+              {"event": "user", "text": "谢谢"}, {"event": "action", "name": "utter_you_are_welcome"}]
+    dispatcher = CollectingDispatcher()
+    assert ActionAskRating().run(dispatcher, _tracker("谢谢", events=events), {})[0]["value"] == "guidance"
+    asked = [*events, {"event": "action", "name": "action_ask_rating"}, {"event": "user", "text": "再见"}]
+    assert ActionAskRating().run(CollectingDispatcher(), _tracker("再见", events=asked), {}) == []

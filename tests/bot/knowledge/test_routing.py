@@ -147,7 +147,7 @@ def test_presentation_numbers_agencies_once_and_shows_sourced_phones(router):
     route = router.route(RouteRequest("trademark_counterfeit", "510704", flags=frozenset({"crime", "compensation"})))
     shown = present_route(route, router, "游仙区")
     lines = shown["agency_lines"].splitlines()
-    assert lines[0].startswith("1. ")
+    assert lines[0].startswith("① ")  # digits are left to the channels' numbered choices
     assert 1 < len(lines) <= router.templates["max_agencies"]
     assert any("12315" in line for line in lines)
     assert shown["category_label"] == router.labels["trademark_counterfeit"]
