@@ -1,7 +1,8 @@
 import io
 import logging
 import logging.config
-import warnings
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -70,36 +71,49 @@ def test_bad_arguments_are_left_for_the_handler_to_report(capsys):
     assert "not enough arguments" in capsys.readouterr().err
 
 
-def test_rasa_with_the_logging_config_file_masks_its_own_and_sanics_lines(restore_logging, capsys, monkeypatch):
+# Rasa's and Rasa SDK's start-up code configures process-wide logging: each runs in its own
+# interpreter, as the servers do, so no other test's handlers or captured streams get in the way.
+RASA_STARTUP = """
+import logging, os, warnings
+import rasa.utils.common, rasa.utils.io
+os.environ["LOG_LEVEL"] = "INFO"
+with warnings.catch_warnings():
+    rasa.utils.common.configure_logging_and_warnings(None, {config!r})
+rasa.utils.io.configure_colored_logging(None)
+rasa.utils.common.update_sanic_log_level()
+logging.getLogger("rasa.core.processor").info("Received user message '%s'", "电话13812345678")
+logging.getLogger("sanic.error").error("Exception occurred for sender 15912345678")
+"""
+
+SDK_STARTUP = """
+import logging
+from rasa_sdk import utils
+utils.configure_colored_logging(logging.INFO)
+utils.configure_file_logging(logging.getLogger("rasa_sdk"), None, logging.INFO, {config!r})
+utils.update_sanic_log_level()
+logging.getLogger("rasa_sdk.executor").info("Slot phone set to %s", "13812345678")
+logging.getLogger("sanic.error").error("sender 0816-2345678")
+"""
+
+
+def _stderr_of(script: str) -> str:
+    code = script.format(config=str(ROOT / "config" / "logging.yml"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stderr
+
+
+def test_rasa_with_the_logging_config_file_masks_its_own_and_sanics_lines():
     """Rasa's own start-up sequence: the config file, coloured console logging, Sanic's loggers."""
-    import rasa.utils.common
-    import rasa.utils.io
-
-    monkeypatch.setenv("LOG_LEVEL", "INFO")  # Rasa writes its level back into the environment
-    with warnings.catch_warnings():  # and installs warning filters
-        rasa.utils.common.configure_logging_and_warnings(None, str(ROOT / "config" / "logging.yml"))
-    rasa.utils.io.configure_colored_logging(None)
-    rasa.utils.common.update_sanic_log_level()
-
-    logging.getLogger("rasa.core.processor").info("Received user message '%s'", "电话13812345678")
-    logging.getLogger("sanic.error").error("Exception occurred for sender 15912345678")
-    err = capsys.readouterr().err
+    err = _stderr_of(RASA_STARTUP)
     assert "Received user message '电话138****5678'" in err
     assert "Exception occurred for sender 159****5678" in err
     assert "13812345678" not in err and "15912345678" not in err
 
 
-def test_action_server_config_file_masks_root_and_sanic_lines(restore_logging, capsys):
+def test_action_server_config_file_masks_root_and_sanic_lines():
     """Rasa SDK applies the same file again after its coloured logging; the filter must survive that."""
-    from rasa_sdk import utils
-
-    utils.configure_colored_logging(logging.INFO)
-    utils.configure_file_logging(logging.getLogger("rasa_sdk"), None, logging.INFO, str(ROOT / "config/logging.yml"))
-    utils.update_sanic_log_level()
-
-    logging.getLogger("rasa_sdk.executor").info("Slot phone set to %s", "13812345678")
-    logging.getLogger("sanic.error").error("sender 0816-2345678")
-    err = capsys.readouterr().err
+    err = _stderr_of(SDK_STARTUP)
     assert "Slot phone set to 138****5678" in err
     assert "sender 0816-*****78" in err
 
