@@ -2,6 +2,7 @@
 
     python -m bot.bench nlu [--data FILE] [--rounds N]
     python -m bot.bench dispatch [--db URL]   (see bot/intake/bench.py)
+    python -m bot.bench wechat [--duration S] [--rate-ack R] [--rate-e2e R]   (see bot/wechat/bench.py)
 
 nlu: loads the newest model (timed), parses every text of FILE one at a time
 for N rounds after a warm-up, and prints one JSON object with parse latency
@@ -18,6 +19,7 @@ from typing import List, Optional
 from bot.intake import bench as dispatch_bench
 from bot.jsonl import InputFileError, read_records
 from bot.metrics import percentile
+from bot.wechat import bench as wechat_bench
 
 WARMUP_MESSAGES = 20
 
@@ -60,9 +62,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     nlu.add_argument("--rounds", type=int, default=3, help="passes over the data (default 3)")
     dispatch = sub.add_parser("dispatch", help="complaints per second to a loopback agency, delivery latency")
     dispatch_bench.add_arguments(dispatch)
+    wechat = sub.add_parser("wechat", help="Official Account webhook latency beside the REST channel")
+    wechat_bench.add_arguments(wechat)
     args = parser.parse_args(argv)
     if args.command == "dispatch":
         return dispatch_bench.main_dispatch(args)
+    if args.command == "wechat":
+        return wechat_bench.main_wechat(args)
     try:
         result = bench_nlu(args.data, args.models, max(1, args.rounds))
     except (InputFileError, RuntimeError) as exc:

@@ -9,7 +9,9 @@ same intents, same confidences, and no checkpoint value left unrestored).
 Only DIET-based models (DIETClassifier, ResponseSelector) are loaded this way.
 
 The ``FastModelLoading`` component installs this when a model is loaded; it
-is first in the pipeline so it runs before the models it speeds up.
+is first in the pipeline so it runs before the models it speeds up. It also installs
+``bot.nlu.action_validation`` (checking action server answers without re-checking the schema),
+since the component is what every process that loads the model runs first.
 """
 
 import logging
@@ -22,6 +24,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu import action_validation
 from bot.nlu.stateless import StatelessComponent
 
 logger = logging.getLogger(__name__)
@@ -88,6 +91,7 @@ class FastModelLoading(StatelessComponent):
         execution_context: ExecutionContext,
     ) -> "FastModelLoading":
         install()
+        action_validation.install()
         return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
