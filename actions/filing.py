@@ -51,7 +51,9 @@ def _answers(tracker: Tracker) -> Dict[str, Any]:
         if event.get("event") == "user":
             metadata = event.get("metadata") or {}
             break
-    return {**tracker.slots, "evidence_media": channel_evidence(metadata)}
+    attached = set(tracker.get_slot("attached_media") or [])
+    files = [item for item in channel_evidence(metadata) if item["url_or_media_id"] not in attached]
+    return {**tracker.slots, "evidence_media": files}
 
 
 class ActionStartFiling(Action):
@@ -291,7 +293,9 @@ class ActionSubmitFiling(Action):
             case_number=complaint.case_number,
             agency_name=agency.name if agency else complaint.agency_id,
         )
-        return [*_reset_filing(), SlotSet("last_case_number", complaint.case_number)]
+        attached = [*(tracker.get_slot("attached_media") or []), *(e.url_or_media_id for e in complaint.evidence)]
+        return [*_reset_filing(), SlotSet("last_case_number", complaint.case_number),
+                SlotSet("attached_media", attached)]
 
 
 def _labels_of(exc: ValidationFailed) -> str:

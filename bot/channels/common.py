@@ -165,7 +165,12 @@ class Conversation:
             return Answer(compose([*turn.fixed, self.texts.texts.error]), {}, False)
         rendered = render(collector.messages)
         self._remember(turn.user, rendered.choices)
-        return Answer(compose([*turn.fixed, *rendered.texts, *turn.trailing]), rendered.choices, rendered.handoff)
+        texts = rendered.texts
+        if not texts and not rendered.handoff and not turn.fixed:
+            # Rasa answers nothing when an action call failed (it logs and goes on): never silence.
+            log.warning("the dialogue gave no answer to a %s message", self.input_channel)
+            texts = [self.texts.texts.error]
+        return Answer(compose([*turn.fixed, *texts, *turn.trailing]), rendered.choices, rendered.handoff)
 
     def _remember(self, user: str, choices: Dict[str, str]) -> None:
         try:

@@ -194,6 +194,13 @@ def test_files_sent_through_the_channel_are_read_back_and_attached(store):
     ActionReadBack().run(read_back, tracker, {})
     assert "另附2个文件" in read_back.messages[0]["summary_lines"]
     filed = CollectingDispatcher()
-    ActionSubmitFiling().run(filed, tracker, {})
+    events = ActionSubmitFiling().run(filed, tracker, {})
     complaint = find_complaint(store, filed.messages[0]["case_number"])
     assert [(e.kind, e.url_or_media_id) for e in complaint.evidence] == [("photo", "MEDIA-1"), ("document", "MEDIA-2")]
+
+    # A second filing in the same conversation does not carry the first one's files again.
+    tracker.slots.update({e["name"]: e["value"] for e in events if e["event"] == "slot"})
+    tracker.slots.update(filing_kind="complaint", filing_uuid="7e1f3a4b-2c3d-4e5f-8a9b-0c1d2e3f4a5b")
+    again = CollectingDispatcher()
+    ActionReadBack().run(again, tracker, {})
+    assert "另附" not in again.messages[0]["summary_lines"]

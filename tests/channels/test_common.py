@@ -202,3 +202,15 @@ def test_json_fields_become_a_wechatpy_message():
     message = security.message_from_fields({"ToUserName": "gh", "FromUserName": "oUser", "CreateTime": int(time.time()),
                                             "MsgType": "image", "PicUrl": "http://x", "MediaId": "m1", "MsgId": 7})
     assert (message.type, message.media_id, message.source, message.id) == ("image", "m1", "oUser", 7)
+
+
+def test_a_dialogue_that_answers_nothing_still_gets_a_reply(serve):
+    """Rasa sends no message when an action call fails; the citizen must not be left in silence."""
+    from channels.helpers import TEXT, Pusher, xml
+
+    async def silent(message):
+        return None
+
+    channel = serve("oa", dialogue=silent)
+    reply = Pusher(channel.url()).post(xml(TEXT, "oSilent0001", content="你好"))
+    assert reply.status_code == 200 and "<Content>" in reply.text
