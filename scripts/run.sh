@@ -26,6 +26,18 @@ trap stop INT TERM EXIT
 mkdir -p var
 endpoints=var/endpoints.run.yml
 sed "s#127.0.0.1:5055/webhook#127.0.0.1:$action_port/webhook#" endpoints.yml > "$endpoints"
+# RASA_WORKERS=2 (with REDIS_URL=redis://host:port/db) runs two Rasa server processes: they share the
+# conversations, their locks and the WeChat state in Redis; the SQLite event broker is left out
+# (it takes one writer).
+workers=${RASA_WORKERS:-1}
+if [ "$workers" -gt 1 ]; then
+  if [ -z "${REDIS_URL:-}" ]; then
+    echo "RASA_WORKERS=$workers needs REDIS_URL (e.g. redis://127.0.0.1:6379/0)." >&2
+    exit 1
+  fi
+  "$bin/python" -m bot.workers "$REDIS_URL" "$action_port" > "$endpoints"
+fi
+export SANIC_WORKERS=$workers
 
 # WeChat (docs/wechat.md). IPR_FAKE_WECHAT=1 points both channels at the local fake WeChat API
 # (bot/wechat/fake_api.py), with demo credentials unless real ones are set, to try them end to end.

@@ -69,6 +69,7 @@ from bot.jsonl import InputFileError, read_records
 from bot.metrics import percentile
 from bot.nlu.model import ModelNotFound, latest_model_path
 from bot.wechat.fake_api import FakeWeChatServer
+from bot.workers import shared_stores
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -119,6 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", metavar="URL", help="REDIS_URL for the channel's stores (default in process)")
     parser.add_argument("--no-broker", action="store_true", help="no event broker (default: as `make run`)")
     parser.add_argument("--log", metavar="FILE", help="keep the servers' log there (default: a temporary file)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Rasa server processes (SANIC_WORKERS); above 1 needs --redis, whose server then also "
+                             "holds Rasa's tracker and lock stores, and the event broker is left out")
 
 
 # ---- pure helpers -------------------------------------------------------------------------------
@@ -400,7 +404,9 @@ class Servers:
             "  token: ${WECHAT_TOKEN}\n  appid: ${WECHAT_APPID}\n"
             "  appsecret: ${WECHAT_APPSECRET}\n  aes_key: ${WECHAT_AES_KEY}\n", encoding="utf-8")
         endpoints = f'action_endpoint:\n  url: "http://127.0.0.1:{self.action_port}/webhook"\n'
-        if not self.args.no_broker:
+        if self.args.workers > 1:
+            endpoints += shared_stores(self.args.redis)  # several workers share conversations and locks
+        elif not self.args.no_broker:
             endpoints += ("event_broker:\n  type: bot.privacy.broker.MaskingEventBroker\n"
                           f"  inner:\n    type: sql\n    dialect: sqlite\n    db: {self.work / 'events.db'}\n")
         (self.work / "endpoints.yml").write_text(endpoints, encoding="utf-8")
@@ -409,7 +415,7 @@ class Servers:
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{self.work / 'ipr.db'}", RASA_TELEMETRY_ENABLED="false",
                    WECHAT_TOKEN=self.token, WECHAT_APPID=APPID, WECHAT_APPSECRET=self.appsecret,
                    WECHAT_AES_KEY=self.aes_key or "", WECHAT_API_BASE=self.fake.url,
-                   REDIS_URL=self.args.redis or "", PYTHONWARNINGS="ignore")
+                   REDIS_URL=self.args.redis or "", PYTHONWARNINGS="ignore", SANIC_WORKERS=str(self.args.workers))
         env.pop("WECHAT_REPLY_BUDGET", None)
         if reply_budget is not None:
             env["WECHAT_REPLY_BUDGET"] = reply_budget
@@ -630,6 +636,9 @@ def main_wechat(args: argparse.Namespace) -> int:
     def emit(record: Dict[str, Any]) -> None:
         print(json.dumps(record, ensure_ascii=False), flush=True)
 
+    if args.workers > 1 and not args.redis:
+        print("error: --workers above 1 needs --redis URL (the workers share their stores there)", file=sys.stderr)
+        return 2
     try:
         run_bench(args, emit)
     except (InputFileError, ModelNotFound, RuntimeError, OSError) as exc:
