@@ -387,6 +387,43 @@ class WeChatChannel(InputChannel):
 
     # ---- routes shared by both channels ----
 
+    def webhook_blueprint(self, on_new_message: OnNewMessage, send: Callable[[str, str], None],
+                          passive_text: bool) -> Tuple[Blueprint, Optional["Conversation"]]:
+        """The health check, WeChat's URL verification and the message push, answered by
+        ``self.passive``; the status push while the server runs. Subclasses add their own routes."""
+        blueprint = self.new_blueprint()
+        conversation: Optional[Conversation] = None
+        responder: Optional[Responder] = None
+        if self.core is not None:
+            conversation = Conversation(on_new_message, self.name(), self.core.choices, self.texts)
+            responder = self.responder(send, passive_text=passive_text)
+            self.add_status_push(blueprint, send)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return self.health()
+
+        @blueprint.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            return await self.verify(request)
+
+        @blueprint.route("/webhook", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                push, started = await self.read_push(request)
+                return self.passive(push, await self.answer(push, started, conversation, responder))
+            except Rejected as rejected:
+                return refusal(rejected)
+            except Exception:
+                # Never a 500: WeChat would retry and then tell the user the account is broken.
+                log.exception("%s webhook failed", self.name())
+                return response.text(SUCCESS)
+
+        return blueprint, conversation
+
+    def passive(self, push: "Push", reply: "Reply") -> HTTPResponse:
+        raise NotImplementedError
+
     def new_blueprint(self) -> Blueprint:
         module = inspect.getmodule(self)
         return Blueprint(f"wechat_{type(self).__name__}", module.__name__ if module else None)

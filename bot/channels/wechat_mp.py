@@ -19,7 +19,7 @@ import logging
 import re
 import secrets
 import time
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict
 
 import xmltodict
 from sanic import Blueprint, response
@@ -35,10 +35,8 @@ from bot.channels.common import (
     Push,
     Rejected,
     Reply,
-    Responder,
     WeChatChannel,
     read_body,
-    refusal,
 )
 from bot.wechat.errors import NETWORK_ERRCODE, WeChatApiError, WeChatError
 
@@ -60,32 +58,8 @@ class WeChatMiniProgramInput(WeChatChannel):
         return "wechat_mp"
 
     def blueprint(self, on_new_message: Callable[[Any], Awaitable[Any]]) -> Blueprint:
-        blueprint = self.new_blueprint()
-        conversation: Optional[Conversation] = None
-        responder: Optional[Responder] = None
-        if self.core is not None:
-            conversation = Conversation(on_new_message, self.name(), self.core.choices, self.texts)
-            responder = self.responder(self.core.api.send_mp_text, passive_text=False)
-            self.add_status_push(blueprint, self.core.api.send_mp_text)
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return self.health()
-
-        @blueprint.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
-            return await self.verify(request)
-
-        @blueprint.route("/webhook", methods=["POST"], stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                push, started = await self.read_push(request)
-                return self.passive(push, await self.answer(push, started, conversation, responder))
-            except Rejected as rejected:
-                return refusal(rejected)
-            except Exception:
-                log.exception("wechat_mp webhook failed")
-                return response.text(SUCCESS)
+        send = self.core.api.send_mp_text if self.core is not None else None
+        blueprint, conversation = self.webhook_blueprint(on_new_message, send, passive_text=False)
 
         @blueprint.route("/login", methods=["POST"], stream=True)
         async def login(request: Request) -> HTTPResponse:

@@ -12,24 +12,19 @@ credentials.yml:
 """
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from sanic import Blueprint, response
-from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 from wechatpy.utils import random_string
 
 from bot.channels.common import (
     SUCCESS,
-    Conversation,
     Push,
-    Rejected,
     Reply,
-    Responder,
     WeChatChannel,
     cdata_safe,
-    refusal,
 )
 
 log = logging.getLogger(__name__)
@@ -43,34 +38,8 @@ class WeChatOfficialAccountInput(WeChatChannel):
         return "wechat"
 
     def blueprint(self, on_new_message: Callable[[Any], Awaitable[Any]]) -> Blueprint:
-        blueprint = self.new_blueprint()
-        conversation: Optional[Conversation] = None
-        responder: Optional[Responder] = None
-        if self.core is not None:
-            conversation = Conversation(on_new_message, self.name(), self.core.choices, self.texts)
-            responder = self.responder(self.core.api.send_text, passive_text=True)
-            self.add_status_push(blueprint, self.core.api.send_text)
-
-        @blueprint.route("/", methods=["GET"])
-        async def health(request: Request) -> HTTPResponse:
-            return self.health()
-
-        @blueprint.route("/webhook", methods=["GET"])
-        async def verify(request: Request) -> HTTPResponse:
-            return await self.verify(request)
-
-        @blueprint.route("/webhook", methods=["POST"], stream=True)
-        async def receive(request: Request) -> HTTPResponse:
-            try:
-                push, started = await self.read_push(request)
-                return self.passive(push, await self.answer(push, started, conversation, responder))
-            except Rejected as rejected:
-                return refusal(rejected)
-            except Exception:
-                # Never a 500: WeChat would retry and then tell the user the account is broken.
-                log.exception("wechat webhook failed")
-                return response.text(SUCCESS)
-
+        send = self.core.api.send_text if self.core is not None else None
+        blueprint, _ = self.webhook_blueprint(on_new_message, send, passive_text=True)
         return blueprint
 
     def passive(self, push: Push, reply: Reply) -> HTTPResponse:
