@@ -1,8 +1,11 @@
 """Helpers shared by tests: paths and training-data readers."""
 
 import re
+import socket
+import time
 from pathlib import Path
 
+import requests
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,3 +38,25 @@ def load_intent_examples():
             lines = [line[2:].strip() for line in block["examples"].splitlines() if line.startswith("- ")]
             examples.setdefault(block["intent"], []).extend(lines)
     return examples
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, processes, seconds: float) -> None:
+    """Poll ``url`` until it answers 2xx; fail at once if one of the server processes exits."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{url} did not come up in {seconds}s")

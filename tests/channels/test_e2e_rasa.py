@@ -4,7 +4,6 @@ Redis shared by the workers, over HTTP as WeChat and the mini-program front end 
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 import redis
 import requests
 from channels.helpers import AES_KEY, APPID, APPSECRET, EVENT, TEXT, TOKEN, Pusher, new_openid, reply_fields, xml
+from support import free_port, wait_until_up
 
 from bot.wechat.fake_api import FakeWeChatServer
 
@@ -24,25 +24,8 @@ REDIS_E2E_URL = os.environ.get("WECHAT_CHANNELS_TEST_REDIS", "redis://127.0.0.1:
 ANSWER_SECONDS = 60
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(url: str, processes) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early with code {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not come up in {STARTUP_SECONDS}s")
+    wait_until_up(url, processes, STARTUP_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +43,7 @@ def workers(tmp_path_factory, fake_server):
     except redis.RedisError as exc:
         pytest.skip(f"Redis at {REDIS_E2E_URL} is unreachable ({exc})")
     folder = tmp_path_factory.mktemp("wechat_e2e")
-    action_port, ports = _free_port(), [_free_port(), _free_port()]
+    action_port, ports = free_port(), [free_port(), free_port()]
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
     env = dict(

@@ -2,14 +2,13 @@
 
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
+from support import free_port, wait_until_up
 
 from bot.channels import CREDENTIAL_VARIABLES
 
@@ -18,25 +17,8 @@ BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 180
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_until_up(url: str, processes) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited early with code {process.returncode}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    raise RuntimeError(f"{url} did not come up in {STARTUP_SECONDS}s")
+    wait_until_up(url, processes, STARTUP_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +28,7 @@ def store_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rest_url(tmp_path_factory, store_url):
-    rasa_port, action_port = _free_port(), _free_port()
+    rasa_port, action_port = free_port(), free_port()
     folder = tmp_path_factory.mktemp("e2e")
     endpoints = folder / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
