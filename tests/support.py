@@ -1,9 +1,11 @@
 """Helpers shared by tests: paths and training-data readers."""
 
+import contextlib
 import re
 import socket
 import time
 from pathlib import Path
+from typing import Iterator, Optional
 
 import requests
 import yaml
@@ -60,3 +62,31 @@ def wait_until_up(url: str, processes, seconds: float) -> None:
             pass
         time.sleep(1)
     raise RuntimeError(f"{url} did not come up in {seconds}s")
+
+
+def redis_unreachable(url: str) -> Optional[str]:
+    """None when Redis answers at ``url``, else why not (the reason Redis tests skip with)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        return f"Redis at {url} is unreachable ({exc}); start redis-server to run this test"
+    finally:
+        client.close()
+    return None
+
+
+@contextlib.contextmanager
+def flushed_redis(url: str) -> Iterator[str]:
+    """The Redis database at ``url``, empty before and after."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    try:
+        yield url
+    finally:
+        client.flushdb()
+        client.close()

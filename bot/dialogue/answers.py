@@ -11,7 +11,6 @@ from bot.text import has_meaningful_text, normalize
 _PHONE_IN_TEXT = re.compile(r"(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}|0\d{2,3}-?\d{7,8}")
 _DIGIT = re.compile(r"\d")
 _PUNCTUATION = re.compile(r"[\s\W_]+")
-_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _SCORE = re.compile(r"(?<!\d)([1-5])(?!\d)")
 # Corrections of an e-mail or WeChat id are about the contact, which the forms keep as the phone.
 _FIELD_ALIASES = {"contact": "phone"}
@@ -118,8 +117,9 @@ def parse_score(text: object) -> Optional[int]:
     for word, score in sorted(pairs, key=lambda pair: len(pair[0]), reverse=True):
         if word in bare:
             return score
-    if len(bare) <= 2 and bare[:1] in _CHINESE_DIGITS:
-        return _CHINESE_DIGITS[bare[0]]
+    numerals = get_settings().rating_numerals
+    if len(bare) <= 2 and bare[:1] in numerals:
+        return numerals[bare[0]]
     return None
 
 

@@ -64,6 +64,7 @@ class DialogueSettings(_Strict):
     anonymous_no: Tuple[str, ...]
     labels: Dict[str, str]
     rating_words: Dict[int, Tuple[str, ...]]
+    rating_numerals: Dict[str, int]
     statuses: Dict[str, str]
     handoff: Handoff
     intent_buttons: Dict[str, str]

@@ -5,8 +5,8 @@ served on loopback with a stand-in dialogue."""
 import os
 
 import pytest
-import redis
 from channels.helpers import AES_KEY, APPID, APPSECRET, TOKEN, ServedChannel
+from support import flushed_redis, redis_unreachable
 
 from bot.channels.wechat_mp import WeChatMiniProgramInput
 from bot.channels.wechat_oa import WeChatOfficialAccountInput
@@ -19,25 +19,16 @@ CHANNELS = {"oa": WeChatOfficialAccountInput, "mp": WeChatMiniProgramInput}
 
 @pytest.fixture(scope="session")
 def redis_problem():
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return f"Redis at {REDIS_TEST_URL} is unreachable ({exc}); start redis-server to run this test"
-    finally:
-        client.close()
-    return None
+    """None when Redis answers, else why not (the reason the Redis tests skip with)."""
+    return redis_unreachable(REDIS_TEST_URL)
 
 
 @pytest.fixture
 def redis_url(redis_problem):
     if redis_problem:
         pytest.skip(redis_problem)
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    client.flushdb()
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
+    with flushed_redis(REDIS_TEST_URL) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ it skip, saying why, when it is unreachable) and the fake WeChat API served over
 import os
 
 import pytest
-import redis
+from support import flushed_redis, redis_unreachable
 
 from bot.wechat.fake_api import FakeWeChatServer
 from bot.wechat.settings import WeChatSettings
@@ -19,25 +19,15 @@ TOKEN = "ipr2024token"
 @pytest.fixture(scope="session")
 def redis_problem():
     """None when Redis answers, else why not (the reason the Redis tests skip with)."""
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        return f"Redis at {REDIS_TEST_URL} is unreachable ({exc}); start redis-server to run this test"
-    finally:
-        client.close()
-    return None
+    return redis_unreachable(REDIS_TEST_URL)
 
 
 @pytest.fixture
 def redis_url(redis_problem):
     if redis_problem:
         pytest.skip(redis_problem)
-    client = redis.Redis.from_url(REDIS_TEST_URL)
-    client.flushdb()
-    yield REDIS_TEST_URL
-    client.flushdb()
-    client.close()
+    with flushed_redis(REDIS_TEST_URL) as url:
+        yield url
 
 
 @pytest.fixture
