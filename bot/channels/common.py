@@ -30,6 +30,7 @@ from wechatpy.messages import BaseMessage
 
 from bot.channels import security
 from bot.channels.evidence import EvidenceLog
+from bot.channels.relay import gateway_secret, relayed_time_left
 from bot.channels.security import Rejected
 from bot.channels.texts import ChannelTexts, channel_texts
 from bot.wechat.api import WeChatApi
@@ -38,7 +39,7 @@ from bot.wechat.dedupe import Deduper, message_key
 from bot.wechat.errors import InvalidMessage, OutsideWindow, WeChatError
 from bot.wechat.push import Outlet, StatusPusher, take_news
 from bot.wechat.render import MAX_MESSAGES, TEXT_LIMIT_BYTES, pack, render, with_truncation_mark
-from bot.wechat.settings import WeChatSettings
+from bot.wechat.settings import WeChatSettings, configured_settings
 from bot.wechat.stores import KeyValue, make_kv
 from bot.wechat.tokens import AccessTokenProvider
 from bot.wechat.window import ServiceWindow
@@ -47,9 +48,6 @@ log = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 SUCCESS = "success"
-# The credentials a channel reads (credentials.yml), each also readable as <prefix><NAME> from
-# the environment.
-SECRET_NAMES = ("token", "appid", "appsecret", "aes_key")
 # The customer-service messages after a passive reply wait this long, so that WeChat shows the
 # passive reply (sent with the HTTP response) before them.
 FOLLOW_UP_DELAY = 1.0
@@ -67,19 +65,8 @@ _COMMAND_PREFIX = re.compile(r"^[\s/]+")
 
 def settings_from_credentials(credentials: Optional[Mapping[str, Any]], prefix: str,
                               env: Optional[Mapping[str, str]] = None) -> Optional[WeChatSettings]:
-    """The channel's settings; None when none of its secrets is set (the channel answers 503).
-
-    Values in credentials.yml win over the environment; a partial or invalid configuration raises
-    WeChatConfigError naming the variable, so Rasa refuses to start rather than run half-configured.
-    """
-    merged = dict(os.environ if env is None else env)
-    for name in SECRET_NAMES:
-        if credentials and name in credentials:
-            value = credentials[name]
-            merged[prefix + name.upper()] = "" if value is None else str(value)
-    if not any((merged.get(prefix + name.upper()) or "").strip() for name in SECRET_NAMES):
-        return None
-    return WeChatSettings.from_env(prefix, merged)
+    """The channel's settings (credentials.yml over the environment); None when not configured."""
+    return configured_settings(prefix, credentials, env)
 
 
 def neutralise(text: str) -> str:
@@ -196,13 +183,16 @@ class Responder:
         self.passive_text = passive_text
         self._tasks: Set[asyncio.Task] = set()
 
-    async def respond(self, key: str, turn: Turn, conversation: Conversation, started: float) -> Reply:
+    async def respond(self, key: str, turn: Turn, conversation: Conversation, deadline: float) -> Reply:
+        """``deadline``: the time.monotonic() by which a passive reply must be ready."""
         if not self._claim(key):
-            return await self._replay(key, started)
+            return await self._replay(key, deadline)
         self._touch(turn.user)
         task = asyncio.ensure_future(conversation.answer(self._with_news(turn)))
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, self._left(started)))
-        if not done:
+        done, _ = await asyncio.wait({task}, timeout=_left(deadline))
+        # Done but late (asyncio.wait can finish a quick task before its timeout fires): whoever
+        # relayed the push may have answered it already, so the texts must not ride on this reply.
+        if not done or time.monotonic() > deadline:
             # Too slow for a passive reply: "success" now, every text once the dialogue is done.
             self._remember(key, Reply())
             task.add_done_callback(functools.partial(self._deliver_late, turn.user))
@@ -231,10 +221,10 @@ class Responder:
             return Reply(text=answer.texts[0]), answer.texts[1:]
         return Reply(), answer.texts
 
-    async def _replay(self, key: str, started: float) -> Reply:
+    async def _replay(self, key: str, deadline: float) -> Reply:
         """A retry: the first delivery's reply if it is ready in time, else "success"."""
         try:
-            raw = await self.deduper.wait_reply(key, max(0.0, self._left(started)))
+            raw = await self.deduper.wait_reply(key, _left(deadline))
         except WeChatError as exc:
             log.warning("retry of a message answered with success: %s", exc)
             return Reply()
@@ -271,9 +261,6 @@ class Responder:
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)  # a task nobody references may be garbage-collected mid-flight
         task.add_done_callback(self._tasks.discard)
-
-    def _left(self, started: float) -> float:
-        return self.settings.reply_budget - (time.monotonic() - started)
 
     def _claim(self, key: str) -> bool:
         try:
@@ -341,6 +328,7 @@ class WeChatChannel(InputChannel):
         self.settings = settings
         self.texts = texts or channel_texts()
         self.core = Core.build(settings, self.name()) if settings else None
+        self.gateway_secret = gateway_secret()
         if settings is None:
             log.warning("%s channel not configured (set %sTOKEN, %sAPPID, %sAPPSECRET): its webhooks answer 503",
                         self.name(), self.PREFIX, self.PREFIX, self.PREFIX)
@@ -410,8 +398,8 @@ class WeChatChannel(InputChannel):
         @blueprint.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                push, started = await self.read_push(request)
-                return self.passive(push, await self.answer(push, started, conversation, responder))
+                push, deadline = await self.read_push(request)
+                return self.passive(push, await self.answer(push, deadline, conversation, responder))
             except Rejected as rejected:
                 return refusal(rejected)
             except Exception:
@@ -445,20 +433,17 @@ class WeChatChannel(InputChannel):
             return response.text("", status=503)
 
     async def read_push(self, request: Request) -> Tuple[Push, float]:
-        """Size, timestamp and signature first; then parse and, in safe mode, decrypt."""
-        started = time.monotonic()
+        """The checked push and the time.monotonic() by which a passive reply must be ready: the
+        reply budget from now, or what the gateway in front says is left (bot.channels.relay)."""
+        received = time.monotonic()
         self._require_configured()
         body = await read_body(request, self.settings.max_body_bytes)
-        query = _query(request)
-        self._check_query(query)
-        safe = query.get("encrypt_type") == "aes"
-        as_json = security.is_json(body)
-        if safe:
-            envelope = security.parse_json(body) if as_json else security.parse_xml(body)
-            body = security.decrypt(self.core.crypto, self.settings.token, query, envelope)
-            as_json = security.is_json(body)
-        fields = security.parse_json(body) if as_json else security.parse_xml(body)
-        return Push(security.message_from_fields(fields), safe, as_json), started
+        left = relayed_time_left(request.headers, self.gateway_secret, self.settings.reply_budget)
+        # The gateway checked the timestamp on arrival; the push may have queued here since.
+        window = self.settings.timestamp_window if left is None else None
+        verified = security.verify_push(self.settings.token, self.core.crypto, _query(request), body, window)
+        push = Push(security.message_from_fields(verified.fields), verified.safe, verified.as_json)
+        return push, received + (self.settings.reply_budget if left is None else left)
 
     def _require_configured(self) -> None:
         if self.settings is None:
@@ -468,12 +453,12 @@ class WeChatChannel(InputChannel):
         security.check_timestamp(query.get("timestamp"), self.settings.timestamp_window)
         security.check_signature(self.settings.token, query)
 
-    async def answer(self, push: Push, started: float, conversation: Conversation, responder: "Responder") -> Reply:
+    async def answer(self, push: Push, deadline: float, conversation: Conversation, responder: "Responder") -> Reply:
         key = self.dedupe_key(push.msg)
         turn = self.turn_for(push.msg, conversation)
         if turn is None:
             return Reply()
-        return await responder.respond(key, turn, conversation, started)
+        return await responder.respond(key, turn, conversation, deadline)
 
     def responder(self, send: Callable[[str, str], None], passive_text: bool) -> "Responder":
         return Responder(self.settings, self.core.deduper, self.core.window, send, passive_text,
@@ -574,6 +559,10 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise Rejected(413, f"body over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 def _query(request: Request) -> Dict[str, str]:

@@ -8,6 +8,7 @@ status the webhook answers with.
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional
 from xml.parsers.expat import ExpatError
 
@@ -113,6 +114,32 @@ def decrypt(crypto: Optional[WeChatCrypto], token: str, query: Mapping[str, str]
     except Exception as exc:  # padding, base64, appid mismatch, bad UTF-8: all just "cannot decrypt"
         raise Rejected(400, f"cannot decrypt: {exc.__class__.__name__}") from None
     return plain.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class VerifiedPush:
+    """A push's fields once its signature checked out (and, in safe mode, it was decrypted)."""
+
+    fields: Dict[str, Any]
+    safe: bool  # arrived encrypted: an XML/JSON reply must be encrypted too
+    as_json: bool  # arrived as JSON (the mini-program's choice): reply in JSON
+
+
+def verify_push(token: str, crypto: Optional[WeChatCrypto], query: Mapping[str, str], body: bytes,
+                timestamp_window: Optional[int]) -> VerifiedPush:
+    """Timestamp (unless ``timestamp_window`` is None: checked on arrival by the gateway) and
+    signature first; then parse and, in safe mode, decrypt."""
+    if timestamp_window is not None:
+        check_timestamp(query.get("timestamp"), timestamp_window)
+    check_signature(token, query)
+    safe = query.get("encrypt_type") == "aes"
+    as_json = is_json(body)
+    if safe:
+        envelope = parse_json(body) if as_json else parse_xml(body)
+        body = decrypt(crypto, token, query, envelope)
+        as_json = is_json(body)
+    fields = parse_json(body) if as_json else parse_xml(body)
+    return VerifiedPush(fields, safe, as_json)
 
 
 def message_from_fields(fields: Mapping[str, Any]) -> BaseMessage:

@@ -28,6 +28,8 @@ WECHAT_TIMEOUT_SECONDS = 5.0
 MIN_DEDUPE_TTL = 60
 AES_KEY_LENGTH = 43
 PREFIXES = ("WECHAT_", "WECHAT_MP_")
+# The secrets of one account, each read as <prefix><NAME>.
+SECRET_NAMES = ("token", "appid", "appsecret", "aes_key")
 _AES_KEY = re.compile(r"^[A-Za-z0-9+/]{43}$")
 
 
@@ -93,6 +95,23 @@ class WeChatSettings:
             redis_url=_optional(env, "REDIS_URL"),
             prefix=prefix,
         )
+
+
+def configured_settings(prefix: str, overrides: Optional[Mapping[str, object]] = None,
+                        env: Optional[Mapping[str, str]] = None) -> Optional[WeChatSettings]:
+    """The account's settings; None when none of its secrets is set (its webhooks answer 503).
+
+    ``overrides`` (a channel's entry in credentials.yml) win over the environment; a partial or
+    invalid configuration raises WeChatConfigError naming the variable, so nothing starts half-configured.
+    """
+    merged = dict(os.environ if env is None else env)
+    for name in SECRET_NAMES:
+        if overrides and name in overrides:
+            value = overrides[name]
+            merged[prefix + name.upper()] = "" if value is None else str(value)
+    if not any((merged.get(prefix + name.upper()) or "").strip() for name in SECRET_NAMES):
+        return None
+    return WeChatSettings.from_env(prefix, merged)
 
 
 def _optional(env: Mapping[str, str], name: str) -> Optional[str]:
