@@ -61,12 +61,28 @@ done
 # Both servers log through config/logging.yml, which masks phone and ID-card numbers in every line.
 logging_config=config/logging.yml
 
+# The WeChat gateway (bot/channels/gateway.py, docs/wechat.md) listens on the public port, checks
+# each WeChat push and acknowledges it before the dialogue runs, and relays everything to the Rasa
+# server on a loopback port. WECHAT_GATEWAY=0 serves Rasa on the public port directly.
+rasa_interface=0.0.0.0
+rasa_listen=$rasa_port
+if [ "${WECHAT_GATEWAY:-1}" = 1 ]; then
+  rasa_interface=127.0.0.1
+  rasa_listen=${RASA_INTERNAL_PORT:-$((rasa_port + 10))}
+  # Shared by the gateway and the channels behind it; a fresh one per run unless set.
+  export WECHAT_GATEWAY_SECRET="${WECHAT_GATEWAY_SECRET:-$("$bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
+fi
+
 "$bin/rasa" run actions --port "$action_port" --actions actions --logging-config-file "$logging_config" &
 pids+=($!)
 # No --enable-api: the HTTP API would let anyone rewrite conversations.
-"$bin/rasa" run --port "$rasa_port" --credentials credentials.yml --endpoints "$endpoints" \
-  --logging-config-file "$logging_config" &
+"$bin/rasa" run --interface "$rasa_interface" --port "$rasa_listen" --credentials credentials.yml \
+  --endpoints "$endpoints" --logging-config-file "$logging_config" &
 pids+=($!)
+if [ "$rasa_listen" != "$rasa_port" ]; then
+  "$bin/python" -m bot.channels.gateway --port "$rasa_port" --upstream "http://127.0.0.1:$rasa_listen" &
+  pids+=($!)
+fi
 # Complaint delivery (docs/intake.md): the outbox dispatcher and the agencies' status callback endpoint.
 "$bin/python" -m bot dispatch --poll-interval 1 &
 pids+=($!)

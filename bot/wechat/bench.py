@@ -120,6 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", metavar="URL", help="REDIS_URL for the channel's stores (default in process)")
     parser.add_argument("--no-broker", action="store_true", help="no event broker (default: as `make run`)")
     parser.add_argument("--log", metavar="FILE", help="keep the servers' log there (default: a temporary file)")
+    parser.add_argument("--gateway", action="store_true",
+                        help="put the WeChat gateway (bot.channels.gateway) in front, as `make run` does: "
+                             "pushes go to it, the REST channel to Rasa directly")
     parser.add_argument("--workers", type=int, default=1,
                         help="Rasa server processes (SANIC_WORKERS); above 1 needs --redis, whose server then also "
                              "holds Rasa's tracker and lock stores, and the event broker is left out")
@@ -216,6 +219,26 @@ def cpu_seconds(stat_line: str, ticks_per_second: float) -> float:
     """User + system CPU seconds from a /proc/<pid>/stat line."""
     fields = stat_line.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
+def parent_pid(stat_line: str) -> int:
+    """The parent's pid from a /proc/<pid>/stat line."""
+    return int(stat_line.rsplit(")", 1)[1].split()[1])
+
+
+def tree_cpu_seconds(pid: int, ticks_per_second: float) -> float:
+    """CPU seconds of a process and its children (Sanic's worker processes are children)."""
+    total = cpu_seconds(Path(f"/proc/{pid}/stat").read_text(), ticks_per_second)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            line = (entry / "stat").read_text()
+            if parent_pid(line) == pid:
+                total += cpu_seconds(line, ticks_per_second)
+        except (OSError, IndexError, ValueError):
+            continue  # gone meanwhile
+    return total
 
 
 def evaluate(ack: Dict[str, Any], e2e: Dict[str, Any], rest: Dict[str, Any]) -> Dict[str, Any]:
@@ -340,10 +363,18 @@ class Servers:
         self._log = open(self.log_path, "w", encoding="utf-8")
         self.actions: Optional[subprocess.Popen] = None
         self.rasa: Optional[subprocess.Popen] = None
+        self.gateway: Optional[subprocess.Popen] = None
+        self.gateway_port = free_port() if args.gateway else None
+        self.gateway_secret = uuid.uuid4().hex * 2
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def wechat_base(self) -> str:
+        """Where WeChat pushes go: the gateway when there is one, else Rasa."""
+        return f"http://127.0.0.1:{self.gateway_port}" if self.gateway_port else self.base
 
     def start(self, reply_budget: Optional[str] = CUSTOMER_SERVICE_BUDGET) -> None:
         self.fake.start()
@@ -362,18 +393,24 @@ class Servers:
              "--logging-config-file", "config/logging.yml"],
             cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=self._env(reply_budget))
         self._wait_until_up(f"{self.base}/webhooks/rest/")
-        health = self._wait_until_up(f"{self.base}/webhooks/wechat/")
+        if self.gateway_port:
+            self.gateway = subprocess.Popen(
+                [sys.executable, "-m", "bot.channels.gateway", "--host", "127.0.0.1", "--port", str(self.gateway_port),
+                 "--upstream", self.base, "--log-level", "WARNING"],
+                cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=self._env(reply_budget))
+        health = self._wait_until_up(f"{self.wechat_base}/webhooks/wechat/")
         if not health.get("configured"):
             raise RuntimeError(f"the wechat channel is not configured: {health}")
 
     def restart_rasa(self, reply_budget: Optional[str]) -> None:
+        _stop(self.gateway)
         _stop(self.rasa)
         self.rasa_port = free_port()
         self.start_rasa(reply_budget)
 
     def stop(self) -> None:
         try:
-            for process in (self.rasa, self.actions):
+            for process in (self.gateway, self.rasa, self.actions):
                 _stop(process)
             self.fake.stop()
         finally:
@@ -386,12 +423,12 @@ class Servers:
             return ""
 
     def cpu(self) -> Dict[str, float]:
-        """CPU seconds used so far by the Rasa server and the action server."""
+        """CPU seconds used so far by the Rasa server, the action server and the gateway."""
         ticks = os.sysconf("SC_CLK_TCK")
         used = {}
-        for name, process in (("rasa", self.rasa), ("actions", self.actions)):
+        for name, process in (("rasa", self.rasa), ("actions", self.actions), ("gateway", self.gateway)):
             try:
-                used[name] = cpu_seconds(Path(f"/proc/{process.pid}/stat").read_text(), ticks)
+                used[name] = tree_cpu_seconds(process.pid, ticks)
             except (OSError, AttributeError, IndexError, ValueError):
                 used[name] = 0.0
         return used
@@ -415,7 +452,8 @@ class Servers:
         env = dict(os.environ, DATABASE_URL=f"sqlite:///{self.work / 'ipr.db'}", RASA_TELEMETRY_ENABLED="false",
                    WECHAT_TOKEN=self.token, WECHAT_APPID=APPID, WECHAT_APPSECRET=self.appsecret,
                    WECHAT_AES_KEY=self.aes_key or "", WECHAT_API_BASE=self.fake.url,
-                   REDIS_URL=self.args.redis or "", PYTHONWARNINGS="ignore", SANIC_WORKERS=str(self.args.workers))
+                   REDIS_URL=self.args.redis or "", PYTHONWARNINGS="ignore", SANIC_WORKERS=str(self.args.workers),
+                   WECHAT_GATEWAY_SECRET=self.gateway_secret if self.gateway_port else "")
         env.pop("WECHAT_REPLY_BUDGET", None)
         if reply_budget is not None:
             env["WECHAT_REPLY_BUDGET"] = reply_budget
@@ -424,7 +462,7 @@ class Servers:
     def _wait_until_up(self, url: str) -> Dict[str, Any]:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
-            for process in (self.actions, self.rasa):
+            for process in (self.actions, self.rasa, self.gateway):
                 if process is not None and process.poll() is not None:
                     raise RuntimeError(f"a server exited early with code {process.returncode}")
             try:
@@ -458,7 +496,8 @@ class Bench:
         self.phase_no = 0
 
     def pusher(self) -> WeChatPusher:
-        return WeChatPusher(f"{self.servers.base}/webhooks/wechat/webhook", self.servers.token, self.servers.aes_key)
+        return WeChatPusher(f"{self.servers.wechat_base}/webhooks/wechat/webhook", self.servers.token,
+                            self.servers.aes_key)
 
     def warm_up(self) -> None:
         """A few messages through both channels, one at a time (model, token, connections)."""
@@ -615,7 +654,8 @@ def run_bench(args: argparse.Namespace, emit: Callable[[Dict[str, Any]], None]) 
             raise
         finally:
             servers.stop()
-    summary = {"summary": True, "model": model.name, "cpus": os.cpu_count(), "startup_s": startup_s,
+    summary = {"summary": True, "model": model.name, "cpus": os.cpu_count(), "workers": args.workers,
+               "gateway": bool(args.gateway), "startup_s": startup_s,
                "loadavg_start": [round(value, 2) for value in load_start],
                "loadavg_end": [round(value, 2) for value in os.getloadavg()],
                **evaluate(phases["wechat_ack"], phases["wechat_e2e"], phases["rest"])}

@@ -1,6 +1,9 @@
 """The WeChat benchmark's pure helpers (the benchmark itself is a command, not a test)."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -71,6 +74,22 @@ def test_answer_times_per_user_oldest_first():
 def test_cpu_seconds_from_a_proc_stat_line():
     line = "1234 (rasa (main)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0"
     assert bench.cpu_seconds(line, 100) == pytest.approx(3.0)
+    assert bench.parent_pid(line) == 1
+
+
+def test_tree_cpu_seconds_counts_the_children_too():
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt=time.process_time()\n"
+                              "while time.process_time()-t<0.3: pass\ntime.sleep(30)"])
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        alone = bench.cpu_seconds(open(f"/proc/{os.getpid()}/stat").read(), ticks)
+        deadline = time.monotonic() + 10
+        while bench.tree_cpu_seconds(os.getpid(), ticks) - alone < 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert bench.tree_cpu_seconds(os.getpid(), ticks) - alone >= 0.25
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _phase(**figures):
