@@ -2,6 +2,7 @@
 
     python -m bot.bench wechat [--duration 30] [--rate-ack 50] [--rate-e2e 20] [--models models]
                                [--safe] [--passive] [--redis URL] [--no-broker] [--data FILE] [--log FILE]
+                               [--gateway] [--workers N]
     python -m bot.wechat.bench [the same options]
 
 What runs, all on loopback: the fake WeChat API (FakeWeChatServer, in this process, so its clock
@@ -9,7 +10,9 @@ is ours), `rasa run actions` and `rasa run` on the newest model in --models, wit
 credentials file registering the REST channel and the Official Account channel (secrets through
 WECHAT_* variables, WECHAT_API_BASE = the fake), a temporary endpoints file (action server, and the
 masking SQL event broker as `make run` has it unless --no-broker), DATABASE_URL a temporary SQLite
-file, REDIS_URL empty (in-process stores) unless --redis.
+file, REDIS_URL empty (in-process stores) unless --redis. With --gateway the WeChat gateway
+(bot.channels.gateway) stands in front of Rasa as `make run` has it: pushes go to the gateway, the
+REST channel's load straight to Rasa.
 
 WECHAT_REPLY_BUDGET is 0.001 s (settings refuse 0), so the webhook acknowledges a message with
 "success" and the answer goes out through the customer-service API, where the fake records it
