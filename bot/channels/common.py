@@ -183,12 +183,21 @@ class Responder:
         self.passive_text = passive_text
         self._tasks: Set[asyncio.Task] = set()
 
-    async def respond(self, key: str, turn: Turn, conversation: Conversation, deadline: float) -> Reply:
-        """``deadline``: the time.monotonic() by which a passive reply must be ready."""
+    async def respond(self, key: str, turn: Turn, conversation: Conversation, deadline: float,
+                      hold: bool = False) -> Reply:
+        """``deadline``: the time.monotonic() by which a passive reply must be ready. ``hold``: the
+        gateway acknowledged the push already; answer its request only when the dialogue is done,
+        so that the gateway bounds how many dialogues run here at once (it queues the rest)."""
         if not self._claim(key):
             return await self._replay(key, deadline)
         self._touch(turn.user)
         task = asyncio.ensure_future(conversation.answer(self._with_news(turn)))
+        if hold:
+            self._remember(key, Reply())
+            # Delivered by the callback even if this request is dropped meanwhile.
+            task.add_done_callback(functools.partial(self._deliver_late, turn.user))
+            await asyncio.wait({task})
+            return Reply()
         done, _ = await asyncio.wait({task}, timeout=_left(deadline))
         # Done but late (asyncio.wait can finish a quick task before its timeout fires): whoever
         # relayed the push may have answered it already, so the texts must not ride on this reply.
@@ -290,6 +299,8 @@ class Push:
     msg: BaseMessage
     safe: bool  # arrived encrypted: an XML/JSON reply must be encrypted too
     as_json: bool  # arrived as JSON (the mini-program's choice): reply in JSON
+    deadline: float  # time.monotonic() by which a passive reply must be ready
+    acknowledged: bool = False  # the gateway in front answered WeChat already
 
 
 @dataclass
@@ -398,8 +409,8 @@ class WeChatChannel(InputChannel):
         @blueprint.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
             try:
-                push, deadline = await self.read_push(request)
-                return self.passive(push, await self.answer(push, deadline, conversation, responder))
+                push = await self.read_push(request)
+                return self.passive(push, await self.answer(push, conversation, responder))
             except Rejected as rejected:
                 return refusal(rejected)
             except Exception:
@@ -432,9 +443,9 @@ class WeChatChannel(InputChannel):
             log.exception("%s verification failed", self.name())
             return response.text("", status=503)
 
-    async def read_push(self, request: Request) -> Tuple[Push, float]:
-        """The checked push and the time.monotonic() by which a passive reply must be ready: the
-        reply budget from now, or what the gateway in front says is left (bot.channels.relay)."""
+    async def read_push(self, request: Request) -> Push:
+        """The checked push, due within the reply budget from now, or within what the gateway in
+        front says is left (bot.channels.relay)."""
         received = time.monotonic()
         self._require_configured()
         body = await read_body(request, self.settings.max_body_bytes)
@@ -442,8 +453,9 @@ class WeChatChannel(InputChannel):
         # The gateway checked the timestamp on arrival; the push may have queued here since.
         window = self.settings.timestamp_window if left is None else None
         verified = security.verify_push(self.settings.token, self.core.crypto, _query(request), body, window)
-        push = Push(security.message_from_fields(verified.fields), verified.safe, verified.as_json)
-        return push, received + (self.settings.reply_budget if left is None else left)
+        return Push(security.message_from_fields(verified.fields), verified.safe, verified.as_json,
+                    deadline=received + (self.settings.reply_budget if left is None else left),
+                    acknowledged=left == 0.0)
 
     def _require_configured(self) -> None:
         if self.settings is None:
@@ -453,12 +465,12 @@ class WeChatChannel(InputChannel):
         security.check_timestamp(query.get("timestamp"), self.settings.timestamp_window)
         security.check_signature(self.settings.token, query)
 
-    async def answer(self, push: Push, deadline: float, conversation: Conversation, responder: "Responder") -> Reply:
+    async def answer(self, push: Push, conversation: Conversation, responder: "Responder") -> Reply:
         key = self.dedupe_key(push.msg)
         turn = self.turn_for(push.msg, conversation)
         if turn is None:
             return Reply()
-        return await responder.respond(key, turn, conversation, deadline)
+        return await responder.respond(key, turn, conversation, push.deadline, hold=push.acknowledged)
 
     def responder(self, send: Callable[[str, str], None], passive_text: bool) -> "Responder":
         return Responder(self.settings, self.core.deduper, self.core.window, send, passive_text,

@@ -8,14 +8,17 @@ WeChat retries what is not answered within 5 seconds, adding load. The gateway's
 dialogue work: it checks each push (size, timestamp, signature, decryption, parsing; 403/413/400
 as the channel would) and relays it to the Rasa channel with two headers (bot.channels.relay):
 
-- when the channels' reply budget is tiny (WECHAT_REPLY_BUDGET < 50 ms) or more than
-  WECHAT_GATEWAY_PASSIVE_LIMIT pushes are already waiting for their passive reply, it answers
-  "success" at once and relays the push with a deadline already past: the channel answers it by
-  the customer-service API (a push that cannot reach Rasa is tried again for about 15 seconds, and
-  logged if it never does);
+- at most WECHAT_GATEWAY_MAX_RELAYS pushes are in Rasa at once (a relayed push counts until its
+  dialogue is done), so Rasa's loop never holds more than it can answer promptly; the rest wait
+  here, in arrival order;
+- when the channels' reply budget is tiny (WECHAT_REPLY_BUDGET < 50 ms) or no relay is free now,
+  it answers "success" at once and relays the push (when its turn comes) with a deadline already
+  past: the channel answers it by the customer-service API (a push that cannot reach Rasa is tried
+  again for about 15 seconds, and logged if it never does);
 - otherwise it waits for the channel's answer until the budget (plus a margin for the trip back)
   and passes it on, so passive replies and transfers to customer service work as without it; if
-  Rasa cannot be reached it answers 503 and WeChat retries.
+  Rasa cannot be reached it answers 503 and WeChat retries;
+- more than max_queued pushes waiting here: 503, and WeChat retries later.
 
 Everything else (URL verification, the mini-program's login and chat, the REST channel, health)
 is proxied unchanged. De-duplication stays in the channel (its store is shared by all workers).
@@ -67,7 +70,8 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 class GatewaySettings:
     upstream: str  # the Rasa server, e.g. http://127.0.0.1:5015
     secret: str = field(repr=False)
-    passive_limit: int = 8  # pushes waiting for a passive reply; more are acknowledged at once
+    max_relays: int = 8  # pushes in Rasa at once; more wait here (and are acknowledged at once)
+    max_queued: int = 10_000  # pushes waiting here; more are refused (503) for WeChat to retry
     forward_attempts: int = 8  # for a push Rasa refused the connection for (it never arrived)
     forward_timeout: float = 300.0  # a relayed push, acknowledged or not
     proxy_timeout: float = 60.0  # everything else
@@ -77,8 +81,8 @@ class GatewaySettings:
         if not self.upstream.startswith(("http://", "https://")):
             raise WeChatConfigError(f"the upstream must be an http:// or https:// URL, got {self.upstream!r}")
         object.__setattr__(self, "upstream", self.upstream.rstrip("/"))
-        if self.passive_limit < 0:
-            raise WeChatConfigError("WECHAT_GATEWAY_PASSIVE_LIMIT must be 0 or more")
+        if self.max_relays < 1:
+            raise WeChatConfigError("WECHAT_GATEWAY_MAX_RELAYS must be at least 1")
         if self.forward_attempts < 1:
             raise WeChatConfigError("forward_attempts must be at least 1")
 
@@ -88,10 +92,10 @@ class GatewaySettings:
         secret = gateway_secret(env)
         if secret is None:
             raise WeChatConfigError(f"{SECRET_VARIABLE} is not set: the gateway and the Rasa server must share it")
-        raw_limit = (env.get("WECHAT_GATEWAY_PASSIVE_LIMIT") or "8").strip()
+        raw_limit = (env.get("WECHAT_GATEWAY_MAX_RELAYS") or "8").strip()
         if not raw_limit.isdigit():
-            raise WeChatConfigError(f"WECHAT_GATEWAY_PASSIVE_LIMIT must be a whole number, got {raw_limit!r}")
-        return cls(upstream=upstream, secret=secret, passive_limit=int(raw_limit))
+            raise WeChatConfigError(f"WECHAT_GATEWAY_MAX_RELAYS must be a whole number, got {raw_limit!r}")
+        return cls(upstream=upstream, secret=secret, max_relays=int(raw_limit))
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,13 @@ class Gateway:
             path: (config, WeChatCrypto(config.token, config.aes_key, config.appid) if config.aes_key else None)
             for path, config in channels.items() if config is not None
         }
-        self.waiting = 0  # pushes waiting for their passive reply now
+        self.queued = 0  # acknowledged pushes waiting for a relay
         self.session: Optional[aiohttp.ClientSession] = None
+        self.relays: Optional[asyncio.Semaphore] = None
         self._tasks: Set[asyncio.Task] = set()
 
     async def open(self) -> None:
+        self.relays = asyncio.Semaphore(self.settings.max_relays)
         # No connection limit: under load every acknowledged push is a request waiting on Rasa.
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), auto_decompress=False)
 
@@ -146,19 +152,18 @@ class Gateway:
         except Rejected as rejected:
             log.info("push refused (%d): %s", rejected.status, rejected.reason)
             return response.text(rejected.reason, status=rejected.status)
-        if channel.reply_budget < MIN_PASSIVE_BUDGET or self.waiting >= self.settings.passive_limit:
-            self._spawn(self._relay_acknowledged(request, body, received))
-            return response.text(SUCCESS)
-        return await self._relay_waiting(request, body, received + channel.reply_budget)
+        if channel.reply_budget >= MIN_PASSIVE_BUDGET and not self.relays.locked():
+            return await self._relay_waiting(request, body, received + channel.reply_budget)
+        if self.queued >= self.settings.max_queued:
+            log.error("%d pushes are waiting for Rasa already: refusing one (WeChat retries it)", self.queued)
+            return response.text("busy; try again later", status=503)
+        self._spawn(self._relay_acknowledged(request, body, received))
+        return response.text(SUCCESS)
 
     async def _relay_waiting(self, request: Request, body: bytes, deadline: float) -> HTTPResponse:
         # One attempt: if Rasa is down, a 503 now makes WeChat retry the push.
-        task = self._spawn(self._forward(request, body, deadline, attempts=1))
-        self.waiting += 1
-        try:
-            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline + RELAY_GRACE - time.time()))
-        finally:
-            self.waiting -= 1
+        task = self._spawn(self._relay(request, body, deadline, attempts=1))
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline + RELAY_GRACE - time.time()))
         if not done:
             # The channel answers by the customer-service API once its own deadline passed.
             return response.text(SUCCESS)
@@ -168,10 +173,23 @@ class Gateway:
         return upstream.as_response()
 
     async def _relay_acknowledged(self, request: Request, body: bytes, deadline: float) -> None:
-        upstream = await self._forward(request, body, deadline, self.settings.forward_attempts)
+        upstream = await self._relay(request, body, deadline, self.settings.forward_attempts, queued=True)
         if upstream is not None and upstream.status != 200:
             log.error("an acknowledged push was refused by the Rasa server (%d): %s", upstream.status,
                       upstream.body[:200].decode("utf-8", "replace"))
+
+    async def _relay(self, request: Request, body: bytes, deadline: float, attempts: int,
+                     queued: bool = False) -> Optional[Upstream]:
+        """The push to Rasa once a relay is free; ``queued``: counted in ``self.queued`` until then."""
+        self.queued += queued
+        try:
+            await self.relays.acquire()
+        finally:
+            self.queued -= queued
+        try:
+            return await self._forward(request, body, deadline, attempts)
+        finally:
+            self.relays.release()
 
     async def _forward(self, request: Request, body: bytes, deadline: float, attempts: int) -> Optional[Upstream]:
         headers = {"Content-Type": request.headers.get("content-type", "text/xml"),

@@ -173,12 +173,22 @@ class EchoDialogue:
     (the CollectingOutputChannel the channel passes), the way Rasa's actions do."""
 
     received: List[Any] = field(default_factory=list)
+    active: int = 0  # dialogues running now
+    max_active: int = 0
 
     @property
     def texts(self) -> List[str]:
         return [message.text for message in self.received]
 
     async def __call__(self, message) -> None:
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        try:
+            await self._answer(message)
+        finally:
+            self.active -= 1
+
+    async def _answer(self, message) -> None:
         self.received.append(message)
         text, out, sender = message.text or "", message.output_channel, message.sender_id
         if text.startswith("slow"):

@@ -1,6 +1,7 @@
 """End to end: two `rasa run` workers with the repository's credentials.yml (both WeChat channels
-registered through ${WECHAT_*} variables), one action server, the fake WeChat API on loopback and
-Redis shared by the workers, over HTTP as WeChat and the mini-program front end would call them."""
+registered through ${WECHAT_*} variables), one action server, the fake WeChat API on loopback,
+Redis shared by the workers and the WeChat gateway in front of the first worker, over HTTP as
+WeChat and the mini-program front end would call them."""
 
 import json
 import os
@@ -22,6 +23,7 @@ BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 240
 REDIS_E2E_URL = os.environ.get("WECHAT_CHANNELS_TEST_REDIS", "redis://127.0.0.1:6379/14")
 ANSWER_SECONDS = 60
+GATEWAY_SECRET = "e2e-gateway-secret-0123456789"
 
 
 def _wait_until_up(url: str, processes) -> None:
@@ -50,7 +52,7 @@ def workers(tmp_path_factory, fake_server):
         os.environ, DATABASE_URL=f"sqlite:///{folder / 'ipr.db'}", IPR_STAFF_HOURS="1-7 00:00-24:00",
         WECHAT_TOKEN=TOKEN, WECHAT_APPID=APPID, WECHAT_APPSECRET=APPSECRET, WECHAT_AES_KEY="",
         WECHAT_MP_TOKEN=TOKEN, WECHAT_MP_APPID=APPID, WECHAT_MP_APPSECRET=APPSECRET, WECHAT_MP_AES_KEY=AES_KEY,
-        WECHAT_API_BASE=fake_server.url, REDIS_URL=REDIS_E2E_URL,
+        WECHAT_API_BASE=fake_server.url, REDIS_URL=REDIS_E2E_URL, WECHAT_GATEWAY_SECRET=GATEWAY_SECRET,
     )
     log = open(folder / "servers.log", "w")
     processes = [subprocess.Popen(
@@ -60,11 +62,16 @@ def workers(tmp_path_factory, fake_server):
         [str(BIN / "rasa"), "run", "--port", str(port), "--model", "models", "--endpoints", str(endpoints),
          "--credentials", "credentials.yml"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env) for port in ports]
+    gateway_port = free_port()
+    processes.append(subprocess.Popen(
+        [sys.executable, "-m", "bot.channels.gateway", "--host", "127.0.0.1", "--port", str(gateway_port),
+         "--upstream", f"http://127.0.0.1:{ports[0]}"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env))
     try:
         _wait_until_up(f"http://127.0.0.1:{action_port}/health", processes)
-        for port in ports:
+        for port in [*ports, gateway_port]:
             _wait_until_up(f"http://127.0.0.1:{port}/webhooks/wechat/", processes)
-        yield [f"http://127.0.0.1:{port}" for port in ports]
+        # Two workers, then the gateway in front of the first.
+        yield [f"http://127.0.0.1:{port}" for port in [*ports, gateway_port]]
     finally:
         for process in processes:
             process.terminate()
@@ -179,3 +186,35 @@ def test_mini_program_push_in_safe_mode_json(workers, fake):
     response = pusher.post(body, safe=True, as_json=True)
     assert response.text == "success"
     _conversation_texts(fake, openid, response, "12333")
+
+
+# ---- through the gateway (workers[2]) -----------------------------------------------------------
+
+
+def test_through_the_gateway_a_problem_gets_a_passive_answer(workers, fake):
+    openid = new_openid()
+    response = _oa(workers[2]).post(xml(TEXT, openid, content="在游仙区的夜市买到高仿的耐克鞋，鞋标都是歪的"))
+    assert response.status_code == 200 and response.text != "success"  # answered within the 4 s budget
+    assert "游仙区市场监督管理局" in _conversation_texts(fake, openid, response, "游仙区市场监督管理局")
+
+
+def test_through_the_gateway_forged_pushes_never_reach_rasa(workers, fake):
+    pusher, openid = _oa(workers[2]), new_openid()
+    query = {**pusher.query(), "signature": "0" * 40}
+    assert pusher.post(xml(TEXT, openid, content="转人工"), query=query).status_code == 403
+    time.sleep(1.0)
+    assert [s for s in fake.sent() if s["touser"] == openid] == []
+
+
+def test_through_the_gateway_the_mini_program_and_rest_work(workers, fake):
+    openid = new_openid()
+    pusher = Pusher(f"{workers[2]}/webhooks/wechat_mp/webhook", aes_key=AES_KEY)
+    body = json.dumps({"ToUserName": "gh_0123456789ab", "FromUserName": openid, "CreateTime": int(time.time()),
+                       "MsgType": "text", "Content": "公司拖欠了我三个月工资不发", "MsgId": 24412345678908888},
+                      ensure_ascii=False)
+    response = pusher.post(body, safe=True, as_json=True)
+    assert response.text == "success"
+    _conversation_texts(fake, openid, response, "12333")
+    rest = requests.post(f"{workers[2]}/webhooks/rest/webhook", json={"sender": "e2e-gw", "message": "你好"},
+                         timeout=60)
+    assert rest.status_code == 200 and rest.json()

@@ -3,6 +3,7 @@ pushes signed as WeChat signs them, the gateway and the channel each a real HTTP
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import pytest
@@ -30,13 +31,15 @@ class Gated:
 
 @pytest.fixture
 def gated(serve, monkeypatch):
-    """gated(kind="oa", budget=2.0, limit=8, upstream=None) -> Gated; everything stopped after the test."""
+    """gated(kind="oa", budget=2.0, relays=8, queued=10_000, upstream=None) -> Gated; all stopped after the test."""
     monkeypatch.setenv("WECHAT_GATEWAY_SECRET", SECRET)
     servers = []
 
-    def start(kind: str = "oa", budget: float = 2.0, limit: int = 8, upstream: Optional[str] = None) -> Gated:
+    def start(kind: str = "oa", budget: float = 2.0, relays: int = 8, queued: int = 10_000,
+              upstream: Optional[str] = None) -> Gated:
         channel = serve(kind=kind, budget=budget)
-        settings = GatewaySettings(upstream=upstream or channel.server.url, secret=SECRET, passive_limit=limit)
+        settings = GatewaySettings(upstream=upstream or channel.server.url, secret=SECRET, max_relays=relays,
+                                   max_queued=queued)
         gateway = Gateway(settings, {OA_PATH if kind == "oa" else MP_PATH: channel.channel.settings})
         server = ServerThread(create_app(gateway)).start()
         servers.append(server)
@@ -76,13 +79,39 @@ def test_a_tiny_budget_is_acknowledged_at_once_and_answered_by_customer_service(
     assert [(s["touser"], s["content"]) for s in sent] == [(openid, "echo: slow 1.0")]
 
 
-def test_over_the_passive_limit_pushes_are_acknowledged_at_once(gated, fake):
-    front = gated(budget=3.0, limit=0)
-    openid = new_openid()
-    started = time.monotonic()
-    response = _say(front.url, openid, "slow 1.0")
-    assert response.text == "success" and time.monotonic() - started < 0.5
-    assert [s["content"] for s in wait_for(fake.sent)] == ["echo: slow 1.0"]
+def test_with_no_relay_free_a_push_is_acknowledged_at_once_and_waits_its_turn(gated, fake):
+    front = gated(budget=3.0, relays=1)
+    first, second = new_openid(), new_openid()
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(_say, front.url, first, "slow 1.0")  # takes the only relay, waits for its reply
+        wait_for(lambda: front.dialogue.received)
+        started = time.monotonic()
+        response = _say(front.url, second, "排在后面")
+        assert response.text == "success" and time.monotonic() - started < 0.5
+        assert reply_fields(waiting.result().text)["Content"] == "echo: slow 1.0"
+    assert [(s["touser"], s["content"]) for s in wait_for(fake.sent)] == [(second, "echo: 排在后面")]
+    assert front.dialogue.max_active == 1
+
+
+def test_rasa_never_gets_more_dialogues_at_once_than_the_relays(gated, fake):
+    front = gated(budget=0.001, relays=2)
+    users = [new_openid() for _ in range(6)]
+    for openid in users:
+        assert _say(front.url, openid, "slow 0.3").text == "success"
+    wait_for(lambda: len(fake.sent()) == len(users))
+    assert sorted(s["touser"] for s in fake.sent()) == sorted(users)
+    assert front.dialogue.max_active == 2
+
+
+def test_a_full_queue_refuses_with_503_so_wechat_retries_later(gated, fake):
+    front = gated(budget=0.001, relays=1, queued=1)
+    assert _say(front.url, new_openid(), "slow 1.0").text == "success"  # relayed
+    wait_for(lambda: front.dialogue.received)
+    assert _say(front.url, new_openid(), "排队").text == "success"  # queued
+    time.sleep(0.1)
+    assert _say(front.url, new_openid(), "满了").status_code == 503
+    wait_for(lambda: len(fake.sent()) == 2)
+    assert "满了" not in front.dialogue.texts
 
 
 def test_an_answer_later_than_the_budget_goes_by_customer_service(gated, fake):

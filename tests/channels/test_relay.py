@@ -43,15 +43,16 @@ def test_the_secret_comes_from_the_environment_and_must_be_long_enough():
 
 def test_gateway_settings_from_the_environment():
     settings = GatewaySettings.from_env("http://127.0.0.1:5015/", {"WECHAT_GATEWAY_SECRET": SECRET,
-                                                                   "WECHAT_GATEWAY_PASSIVE_LIMIT": "3"})
-    assert settings.upstream == "http://127.0.0.1:5015" and settings.passive_limit == 3
+                                                                   "WECHAT_GATEWAY_MAX_RELAYS": "3"})
+    assert settings.upstream == "http://127.0.0.1:5015" and settings.max_relays == 3
     assert SECRET not in repr(settings)
 
 
 @pytest.mark.parametrize("env, named", [
     ({}, "WECHAT_GATEWAY_SECRET"),
-    ({"WECHAT_GATEWAY_SECRET": SECRET, "WECHAT_GATEWAY_PASSIVE_LIMIT": "-1"}, "WECHAT_GATEWAY_PASSIVE_LIMIT"),
-    ({"WECHAT_GATEWAY_SECRET": SECRET, "WECHAT_GATEWAY_PASSIVE_LIMIT": "many"}, "WECHAT_GATEWAY_PASSIVE_LIMIT"),
+    ({"WECHAT_GATEWAY_SECRET": SECRET, "WECHAT_GATEWAY_MAX_RELAYS": "0"}, "WECHAT_GATEWAY_MAX_RELAYS"),
+    ({"WECHAT_GATEWAY_SECRET": SECRET, "WECHAT_GATEWAY_MAX_RELAYS": "-1"}, "WECHAT_GATEWAY_MAX_RELAYS"),
+    ({"WECHAT_GATEWAY_SECRET": SECRET, "WECHAT_GATEWAY_MAX_RELAYS": "many"}, "WECHAT_GATEWAY_MAX_RELAYS"),
 ])
 def test_bad_gateway_settings_name_the_variable(env, named):
     with pytest.raises(WeChatConfigError, match=named):
