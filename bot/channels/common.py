@@ -170,12 +170,12 @@ class Responder:
     """The 5-second rule and de-duplication for one channel (see the module docstring)."""
 
     def __init__(self, settings: WeChatSettings, deduper: Deduper, window: ServiceWindow,
-                 send: Callable[[str, str], None], passive_text: bool,
+                 send: Callable[[str, str], Awaitable[None]], passive_text: bool,
                  news: Optional[Callable[[str], List[str]]] = None) -> None:
         self.settings = settings
         self.deduper = deduper
         self.window = window
-        self.send = send  # blocking: runs in a thread
+        self.send = send  # a customer-service text, on the event loop
         # Status news that waited for the user's next message (bot.wechat.push): goes first.
         self.news = news
         # The Official Account shows a passive text; the mini-program only takes "success" or a
@@ -251,10 +251,9 @@ class Responder:
     async def _deliver(self, user: str, texts: List[str], delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
-        loop = asyncio.get_running_loop()
         for text in texts:
             try:
-                await loop.run_in_executor(None, self.send, user, text)
+                await self.send(user, text)
             except OutsideWindow as exc:
                 log.warning("customer-service message not sent, the 48-hour window is closed: %s", exc)
                 return
@@ -389,14 +388,19 @@ class WeChatChannel(InputChannel):
     def webhook_blueprint(self, on_new_message: OnNewMessage, send: Callable[[str, str], None],
                           passive_text: bool) -> Tuple[Blueprint, Optional["Conversation"]]:
         """The health check, WeChat's URL verification and the message push, answered by
-        ``self.passive``; the status push while the server runs. Subclasses add their own routes."""
+        ``self.passive``; the status push while the server runs (``send``: its blocking
+        customer-service send, run in a thread). Subclasses add their own routes."""
         blueprint = self.new_blueprint()
         conversation: Optional[Conversation] = None
         responder: Optional[Responder] = None
         if self.core is not None:
             conversation = Conversation(on_new_message, self.name(), self.core.choices, self.texts)
-            responder = self.responder(send, passive_text=passive_text)
+            responder = self.responder(passive_text=passive_text)
             self.add_status_push(blueprint, send)
+
+            @blueprint.listener("after_server_stop")
+            async def close_api(app, loop) -> None:
+                await self.core.api.aclose()
 
         @blueprint.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -472,8 +476,9 @@ class WeChatChannel(InputChannel):
             return Reply()
         return await responder.respond(key, turn, conversation, push.deadline, hold=push.acknowledged)
 
-    def responder(self, send: Callable[[str, str], None], passive_text: bool) -> "Responder":
-        return Responder(self.settings, self.core.deduper, self.core.window, send, passive_text,
+    def responder(self, passive_text: bool) -> "Responder":
+        return Responder(self.settings, self.core.deduper, self.core.window, self.core.api.send_custom_text_async,
+                         passive_text,
                          news=functools.partial(take_news, self.core.kv, self.name()))
 
     def health(self) -> HTTPResponse:

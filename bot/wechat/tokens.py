@@ -74,6 +74,12 @@ class AccessTokenProvider:
             return current.token
         return self._renew(lambda token, now: token is None or now >= token.refresh_at, may_use_valid=True)
 
+    def cached(self) -> Optional[str]:
+        """The stored token if it is not due for renewal; None otherwise (``get`` then renews).
+        One store read, no network: cheap enough for an event loop."""
+        current = self.stored()
+        return current.token if current is not None and self.clock() < current.refresh_at else None
+
     def refresh(self, stale: Optional[str] = None) -> str:
         """A token other than ``stale`` (WeChat refused it); fetched only if the store still holds
         ``stale``. Without ``stale``, whatever is stored now is replaced."""

@@ -6,10 +6,12 @@ OutsideWindow for the 48-hour window codes. Secrets in URLs (secret, access_toke
 reach an error message.
 """
 
+import asyncio
 import json
 import re
 from typing import Any, Dict, Optional, Tuple
 
+import aiohttp
 import requests
 from wechatpy.constants import WeChatErrorCode
 
@@ -29,20 +31,45 @@ _SECRET_PARAMS = re.compile(r"((?:secret|access_token|js_code)=)[^&\s'\"]+")
 def call(session: requests.Session, method: str, url: str, *, params: Optional[Dict[str, str]] = None,
          body: Optional[Dict[str, Any]] = None, timeout: Tuple[float, float] = TIMEOUT) -> Dict[str, Any]:
     path = url.split("?", 1)[0]
-    data, headers = None, None
-    if body is not None:
-        # UTF-8 as is: WeChat shows \uXXXX escapes literally if the JSON is ASCII-escaped.
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+    data, headers = _encode(body)
     try:
         response = session.request(method, url, params=params, data=data, headers=headers, timeout=timeout)
     except requests.Timeout:
-        raise WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: no answer within {timeout[0]:g}+{timeout[1]:g} s") \
-            from None
+        raise _timed_out(method, path, timeout) from None
     except requests.RequestException as exc:
-        raise WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: cannot reach the WeChat API ({_reason(exc)})") \
-            from None
-    return _result(method, path, response)
+        raise _unreachable(method, path, exc) from None
+    return _result(method, path, response.status_code, response.content)
+
+
+async def call_async(session: aiohttp.ClientSession, method: str, url: str, *,
+                     params: Optional[Dict[str, str]] = None, body: Optional[Dict[str, Any]] = None,
+                     timeout: Tuple[float, float] = TIMEOUT) -> Dict[str, Any]:
+    """``call`` on the running event loop (aiohttp), with the same answers and errors."""
+    path = url.split("?", 1)[0]
+    data, headers = _encode(body)
+    limits = aiohttp.ClientTimeout(connect=timeout[0], sock_read=timeout[1])
+    try:
+        async with session.request(method, url, params=params, data=data, headers=headers, timeout=limits) as answer:
+            return _result(method, path, answer.status, await answer.read())
+    except asyncio.TimeoutError:
+        raise _timed_out(method, path, timeout) from None
+    except aiohttp.ClientError as exc:
+        raise _unreachable(method, path, exc) from None
+
+
+def _encode(body: Optional[Dict[str, Any]]) -> Tuple[Optional[bytes], Optional[Dict[str, str]]]:
+    if body is None:
+        return None, None
+    # UTF-8 as is: WeChat shows \uXXXX escapes literally if the JSON is ASCII-escaped.
+    return json.dumps(body, ensure_ascii=False).encode("utf-8"), {"Content-Type": "application/json; charset=utf-8"}
+
+
+def _timed_out(method: str, path: str, timeout: Tuple[float, float]) -> WeChatApiError:
+    return WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: no answer within {timeout[0]:g}+{timeout[1]:g} s")
+
+
+def _unreachable(method: str, path: str, exc: Exception) -> WeChatApiError:
+    return WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: cannot reach the WeChat API ({_reason(exc)})")
 
 
 def redact(value: Any) -> str:
@@ -57,11 +84,11 @@ def _reason(exc: Exception) -> str:
     return found.group(0).strip() if found else f"{exc.__class__.__name__}: {redact(exc)}"
 
 
-def _result(method: str, path: str, response: requests.Response) -> Dict[str, Any]:
-    if response.status_code != 200:
-        raise WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: HTTP {response.status_code}")
+def _result(method: str, path: str, status: int, content: bytes) -> Dict[str, Any]:
+    if status != 200:
+        raise WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: HTTP {status}")
     try:
-        result = json.loads(response.content.decode("utf-8"))
+        result = json.loads(content.decode("utf-8"))
     except ValueError:
         raise WeChatApiError(NETWORK_ERRCODE, f"{method} {path}: the answer is not JSON") from None
     if not isinstance(result, dict):

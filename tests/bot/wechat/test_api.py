@@ -1,5 +1,7 @@
+import asyncio
 import json
 import socket
+import time
 
 import pytest
 
@@ -7,7 +9,7 @@ from bot.wechat.api import WeChatApi
 from bot.wechat.errors import OutsideWindow, WeChatApiError
 from bot.wechat.settings import WeChatSettings
 from bot.wechat.stores import MemoryKeyValue, RedisKeyValue
-from bot.wechat.tokens import AccessTokenProvider
+from bot.wechat.tokens import AccessTokenProvider, StoredToken
 
 OPENID = "oUser-0001"
 ANSWER = "这属于【商标侵权/假冒】。\n\n在游仙区可以找：\n绵阳市游仙区市场监督管理局"
@@ -135,3 +137,73 @@ def test_code2session_refuses_unknown_and_reused_codes(api, fake):
         with pytest.raises(WeChatApiError) as caught:
             api.code2session(code)
         assert caught.value.errcode == 40029
+
+
+# ---- the same send on the event loop (what the channels use) -------------------------------------
+
+
+def _send_async(api: WeChatApi, openid: str, text: str) -> None:
+    async def send() -> None:
+        try:
+            await api.send_custom_text_async(openid, text)
+        finally:
+            await api.aclose()
+    asyncio.run(send())
+
+
+def test_async_send_posts_the_same_message(api, fake):
+    _send_async(api, OPENID, ANSWER)
+    [sent] = fake.sent()
+    assert sent["body"] == {"touser": OPENID, "msgtype": "text", "text": {"content": ANSWER}}
+    assert sent["access_token"] == fake.latest_token
+
+
+def test_async_send_uses_the_shared_token_without_fetching_again(api, fake):
+    api.send_text(OPENID, "first")
+    _send_async(api, OPENID, "second")
+    assert fake.tokens_issued == 1
+    assert [sent["content"] for sent in fake.sent()] == ["first", "second"]
+
+
+@pytest.mark.parametrize("errcode", [40001, 42001])
+def test_async_send_refreshes_a_refused_token_and_retries_once(api, fake, errcode):
+    api.send_text(OPENID, "first")
+    fake.fail_next(1, errcode, endpoint="send")
+    _send_async(api, OPENID, "second")
+    assert [sent["content"] for sent in fake.sent()] == ["first", "second"]
+    assert fake.tokens_issued == 2
+
+
+def test_async_send_refused_twice_is_an_error(api, fake):
+    fake.fail_next(2, 40001, endpoint="send")
+    with pytest.raises(WeChatApiError) as caught:
+        _send_async(api, OPENID, "hello")
+    assert caught.value.errcode == 40001 and fake.sent() == []
+
+
+def test_async_send_outside_the_window_is_its_own_error(api, fake):
+    fake.close_window(OPENID)
+    with pytest.raises(OutsideWindow):
+        _send_async(api, OPENID, "too late")
+
+
+def test_async_send_network_errors_are_api_errors_without_the_token():
+    settings = WeChatSettings(token="t", appid="wx1234567890abcdef", appsecret="very-secret-value",
+                              api_base=f"http://127.0.0.1:{_closed_port()}")
+    kv = MemoryKeyValue()
+    tokens = AccessTokenProvider(settings, kv)
+    kv.set(tokens.key, StoredToken("stored-token-value", time.time() + 7200, time.time() + 6900).to_json(), 7200)
+    with pytest.raises(WeChatApiError) as caught:
+        _send_async(WeChatApi(settings, tokens), OPENID, "hello")
+    assert caught.value.errcode == -1
+    assert "/cgi-bin/message/custom/send: cannot reach the WeChat API" in str(caught.value)
+    assert "stored-token-value" not in str(caught.value)
+
+
+def test_async_send_to_a_slow_api_times_out(settings, fake):
+    api = WeChatApi(settings, AccessTokenProvider(settings, MemoryKeyValue()), timeout=(1.0, 0.2))
+    api.send_text(OPENID, "token first")
+    fake.delay = 1.0
+    with pytest.raises(WeChatApiError, match="no answer within") as caught:
+        _send_async(api, OPENID, "hello")
+    assert caught.value.errcode == -1

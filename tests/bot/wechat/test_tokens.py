@@ -58,6 +58,16 @@ def test_token_is_renewed_five_minutes_before_it_expires(settings, fake):
     assert fake.tokens_issued == 2
 
 
+def test_cached_is_the_stored_token_until_it_is_due_and_never_fetches(settings, fake):
+    clock = Clock()
+    tokens = provider(settings, clock=clock)
+    assert tokens.cached() is None and fake.tokens_issued == 0
+    first = tokens.get()
+    assert tokens.cached() == first
+    clock.now += 7200 - 299  # due for renewal: get() renews, cached() does not
+    assert tokens.cached() is None and fake.tokens_issued == 1
+
+
 def test_a_token_due_for_renewal_is_still_used_while_another_process_renews_it(settings, fake):
     clock = Clock()
     kv = RedisKeyValue.from_url(settings.redis_url)
