@@ -126,8 +126,11 @@ class Gateway:
 
     async def open(self) -> None:
         self.relays = asyncio.Semaphore(self.settings.max_relays)
-        # No connection limit: under load every acknowledged push is a request waiting on Rasa.
-        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0), auto_decompress=False)
+        # A new connection per request: Rasa's worker processes share one listening socket, and the
+        # one that accepts first is the least busy; a kept-alive connection would pin requests to
+        # whichever worker took it. The relays (max_relays) bound the connections.
+        self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, force_close=True),
+                                             auto_decompress=False)
 
     async def close(self, drain: float = 10.0) -> None:
         """Relays in flight get ``drain`` seconds to reach Rasa before the session closes."""
