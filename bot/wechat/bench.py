@@ -408,6 +408,7 @@ class Servers:
     def restart_rasa(self, reply_budget: Optional[str]) -> None:
         _stop(self.gateway)
         _stop(self.rasa)
+        self.gateway = None  # stopped on purpose: not "a server exited early"
         self.rasa_port = free_port()
         self.start_rasa(reply_budget)
 
