@@ -8,6 +8,10 @@ first text is the passive reply and the rest (at most 4 more) follow as customer
 otherwise the webhook answers "success" at once and every text follows as customer-service
 messages when the dialogue is done. A retry never runs the dialogue again: it waits for the first
 delivery's reply (bot.wechat.dedupe) and gets "success" if that is not ready in time.
+
+Behind the gateway (bot.channels.gateway) the budget is what the gateway says is left
+(bot.channels.relay); a push it acknowledged already is answered by the customer-service API, and
+its relay request only when the dialogue is done, so the gateway bounds the dialogues running here.
 """
 
 import asyncio
