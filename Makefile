@@ -18,8 +18,9 @@ CALLBACK_PORT ?= 5056
 help:
 	@echo "make setup   create .venv (Python 3.10), install pinned dependencies, train the model"
 	@echo "make test    lint, validate data, train if changed, pytest, conversation tests"
-	@echo "make run     start the action server, the Rasa server (REST channel), the delivery dispatcher"
-	@echo "             and the agency callback endpoint; Ctrl-C stops them all"
+	@echo "make run     start the action server, the Rasa server (REST and WeChat channels) behind the"
+	@echo "             WeChat gateway, the delivery dispatcher and the agency callback endpoint;"
+	@echo "             Ctrl-C stops them all"
 	@echo "make eval    NLU accuracy on the held-out set     make bench   NLU and delivery benchmarks"
 
 setup: install train
