@@ -197,7 +197,11 @@ def test_listeners_hear_deliveries(store, agency):
 def test_several_dispatchers_at_once_send_each_delivery_once(store, agency):
     endpoints = gateway(agency.url)
     complaints = _queue(store, endpoints, 60)
-    dispatchers = [_dispatcher(store, endpoints, batch=5, concurrency=3, worker_id=f"d{i}") for i in range(4)]
+    # Generous timeouts: a send that times out on a slow machine is resent (and "replayed"), which
+    # is right, but this test is about claims never overlapping.
+    settings = fast_settings(read_timeout=5.0, lease_seconds=15.0)
+    dispatchers = [_dispatcher(store, endpoints, settings, batch=5, concurrency=3, worker_id=f"d{i}")
+                   for i in range(4)]
     threads = [threading.Thread(target=d.run_once) for d in dispatchers]
     for thread in threads:
         thread.start()
