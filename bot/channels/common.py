@@ -439,7 +439,7 @@ class WeChatChannel(InputChannel):
         """GET: WeChat checks the server URL by having us echo ``echostr`` back."""
         try:
             self._require_configured()
-            query = _query(request)
+            query = security.query_params(request.args)
             self._check_query(query)
             echostr = query.get("echostr")
             if not echostr:
@@ -460,7 +460,8 @@ class WeChatChannel(InputChannel):
         left = relayed_time_left(request.headers, self.gateway_secret, self.settings.reply_budget)
         # The gateway checked the timestamp on arrival; the push may have queued here since.
         window = self.settings.timestamp_window if left is None else None
-        verified = security.verify_push(self.settings.token, self.core.crypto, _query(request), body, window)
+        query = security.query_params(request.args)
+        verified = security.verify_push(self.settings.token, self.core.crypto, query, body, window)
         return Push(security.message_from_fields(verified.fields), verified.safe, verified.as_json,
                     deadline=received + (self.settings.reply_budget if left is None else left),
                     acknowledged=left == 0.0)
@@ -584,10 +585,6 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def _left(deadline: float) -> float:
     return max(0.0, deadline - time.monotonic())
-
-
-def _query(request: Request) -> Dict[str, str]:
-    return {name: request.args.get(name) for name in request.args}
 
 
 def _text(value: Any) -> str:

@@ -154,8 +154,8 @@ class Gateway:
         received = time.time()
         try:
             body = security.check_size(request.body, channel.max_body_bytes)
-            query = {name: request.args.get(name) for name in request.args}
-            security.verify_push(channel.token, crypto, query, body, channel.timestamp_window)
+            security.verify_push(channel.token, crypto, security.query_params(request.args), body,
+                                 channel.timestamp_window)
         except Rejected as rejected:
             log.info("push refused (%d): %s", rejected.status, rejected.reason)
             return response.text(rejected.reason, status=rejected.status)

@@ -37,6 +37,11 @@ class Rejected(Exception):
         self.reason = reason
 
 
+def query_params(args: Mapping[str, Any]) -> Dict[str, str]:
+    """The first value of each query parameter (sanic's ``request.args`` holds lists)."""
+    return {name: args.get(name) for name in args}
+
+
 def check_size(body: Optional[bytes], limit: int) -> bytes:
     body = body or b""
     if len(body) > limit:
